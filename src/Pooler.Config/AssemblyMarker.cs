@@ -1,0 +1,2 @@
+namespace Pooler.Config;
+internal static class AssemblyMarker;

@@ -1,0 +1,2 @@
+namespace Pooler.Core;
+internal static class AssemblyMarker;

@@ -1,0 +1,2 @@
+namespace Pooler.Protocol;
+internal static class AssemblyMarker;
