@@ -1,1 +1,3 @@
-Console.WriteLine("pooler");
+using Pooler.Host;
+
+return await PoolerProgram.RunAsync(args);

@@ -1,2 +1,0 @@
-namespace Pooler.Config;
-internal static class AssemblyMarker;

@@ -1,2 +1,0 @@
-namespace Pooler.Core;
-internal static class AssemblyMarker;

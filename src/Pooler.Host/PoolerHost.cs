@@ -1,0 +1,74 @@
+using System.Net;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.AspNetCore.Connections;
+using Pooler.Config;
+
+namespace Pooler.Host;
+
+/// <summary>
+/// Builds the process's host: logging, the client listener on [general] host:port, and the
+/// Akka.NET actor system joined to the cluster described in [cluster].
+/// </summary>
+public static class PoolerHost
+{
+    public static WebApplication Build(PoolerConfig config, string configPath)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "pooler",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+            o.UseUtcTimestamp = true;
+        });
+        // The framework's own start-up chatter would bury Pooler's one line per event.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+
+        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(new ConfigSource(configPath));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(new IPEndPoint(PortCheck.ResolveBindAddress(config.General.Host), config.General.Port),
+                listen => listen.UseConnectionHandler<ClientConnectionHandler>());
+        });
+
+        builder.Services.AddAkka(config.Cluster.SystemName, (akka, _) => ConfigureAkka(akka, config));
+        builder.Services.AddHostedService<StartupReport>();
+
+        return builder.Build();
+    }
+
+    private static void ConfigureAkka(AkkaConfigurationBuilder akka, PoolerConfig config)
+    {
+        var cluster = config.Cluster;
+        akka.ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            })
+            .WithRemoting(new RemoteOptions
+            {
+                HostName = cluster.Host,
+                Port = cluster.Port,
+                PublicHostName = cluster.PublicHostname,
+            })
+            .WithClustering(new ClusterOptions
+            {
+                SeedNodes = [.. cluster.SeedNodes],
+                Roles = [.. cluster.Roles],
+                SplitBrainResolver = new KeepMajorityOption(),
+            });
+    }
+}
+
+/// <summary>Where the running configuration came from (for RELOAD and logs).</summary>
+public sealed record ConfigSource(string Path);

@@ -1,0 +1,31 @@
+using Akka.Actor;
+using Pooler.Config;
+
+namespace Pooler.Host;
+
+/// <summary>Logs what this node serves when it starts, and when it is Up in the cluster.</summary>
+public sealed class StartupReport(
+    PoolerConfig config,
+    ConfigSource source,
+    ActorSystem system,
+    ILogger<StartupReport> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        logger.LogInformation("pooler {Version} starting with {ConfigPath}", PoolerProgram.Version, source.Path);
+        foreach (var line in ServingSummary.Describe(config, source.Path))
+            logger.LogInformation("{Line}", line);
+
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        cluster.RegisterOnMemberUp(() =>
+            logger.LogInformation("cluster node {Address} is Up (roles: {Roles})",
+                cluster.SelfAddress, string.Join(",", cluster.SelfRoles)));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        logger.LogInformation("pooler stopping");
+        return Task.CompletedTask;
+    }
+}

@@ -1,2 +1,0 @@
-namespace Pooler.Protocol;
-internal static class AssemblyMarker;
