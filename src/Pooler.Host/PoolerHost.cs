@@ -4,7 +4,9 @@ using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.AspNetCore.Connections;
+using Akka.Cluster.Sharding;
 using Pooler.Config;
+using Pooler.Core.Pools;
 
 namespace Pooler.Host;
 
@@ -66,7 +68,21 @@ public static class PoolerHost
                 SeedNodes = [.. cluster.SeedNodes],
                 Roles = [.. cluster.Roles],
                 SplitBrainResolver = new KeepMajorityOption(),
-            });
+            })
+            // Durable DData pulls in LMDB and is not needed: the shard coordinator's state is rebuilt.
+            .AddHocon("akka.cluster.sharding.distributed-data.durable.keys = []", HoconAddMode.Prepend)
+            .WithShardRegion<PoolRegion>(PoolRegion.TypeName,
+                poolName => PoolSupervisor.Props(
+                    config.FindPool(poolName) ?? throw new InvalidOperationException($"no pool named {poolName}"),
+                    config.General),
+                new PoolMessageExtractor(),
+                new ShardOptions
+                {
+                    StateStoreMode = StateStoreMode.DData,
+                    RememberEntities = false,
+                    // Sessions talk to their pool directly, which sharding does not count as activity.
+                    ShouldPassivateIdleEntities = false,
+                });
     }
 }
 

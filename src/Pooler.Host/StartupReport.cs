@@ -8,6 +8,7 @@ public sealed class StartupReport(
     PoolerConfig config,
     ConfigSource source,
     ActorSystem system,
+    IHostApplicationLifetime lifetime,
     ILogger<StartupReport> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -15,6 +16,10 @@ public sealed class StartupReport(
         logger.LogInformation("pooler {Version} starting with {ConfigPath}", PoolerProgram.Version, source.Path);
         foreach (var line in ServingSummary.Describe(config, source.Path))
             logger.LogInformation("{Line}", line);
+
+        // ApplicationStarted fires once every listener is bound: from then on clients get through.
+        lifetime.ApplicationStarted.Register(() =>
+            logger.LogInformation("ready: accepting clients on {Host}:{Port}", config.General.Host, config.General.Port));
 
         var cluster = Akka.Cluster.Cluster.Get(system);
         cluster.RegisterOnMemberUp(() =>

@@ -128,29 +128,29 @@ public sealed class PoolerProcessTests : IDisposable
 
         await pooler.WaitForLineAsync($"pool '{TestUsers.Database}': transaction mode");
         await pooler.WaitForLineAsync("is Up");
+        await pooler.WaitForLineAsync("ready: accepting clients");
         Assert.Equal(0, await pooler.StopAsync());
         Assert.DoesNotContain(TestUsers.Scram.Password, pooler.Output);
     }
 
     [Fact]
-    public async Task Client_is_told_clearly_that_pooling_is_not_implemented_yet()
+    public async Task Client_gets_08006_with_the_reason_when_postgres_is_down_and_ssl_is_refused_first()
     {
         await using var pooler = PoolerProcess.Start("--config", _config.Write());
-        await pooler.WaitForLineAsync("is Up");
+        await pooler.WaitForLineAsync("ready: accepting clients");
         await using var client = await WireClient.ConnectAsync("127.0.0.1", _config.ClientPort);
 
         // libpq asks for TLS first; Pooler answers 'N' and the client goes on in plain text.
         await client.SendAsync(SslRequest.Write);
         var answer = new byte[1];
-        var error = await Assert.ThrowsAsync<ServerErrorException>(async () =>
-        {
-            await client.ReceiveExactAsync(answer);
-            await client.StartupAsync(TestUsers.Scram.Name, TestUsers.Scram.Password, TestUsers.Database);
-        });
+        await client.ReceiveExactAsync(answer);
+        var error = await Assert.ThrowsAsync<ServerErrorException>(() =>
+            client.StartupAsync(TestUsers.Scram.Name, TestUsers.Scram.Password, TestUsers.Database));
 
         Assert.Equal((byte)'N', answer[0]);
-        Assert.Equal(SqlState.FeatureNotSupported, error.Error.SqlState);
+        Assert.Equal(SqlState.ConnectionFailure, error.Error.SqlState);
         Assert.Equal("FATAL", error.Error.Severity);
+        Assert.Contains("could not connect to server 127.0.0.1:", error.Error.Message);
         Assert.True(await client.IsClosedByServerAsync());
     }
 
@@ -158,7 +158,7 @@ public sealed class PoolerProcessTests : IDisposable
     public async Task Malformed_startup_packet_gets_a_protocol_violation_and_the_node_carries_on()
     {
         await using var pooler = PoolerProcess.Start("--config", _config.Write());
-        await pooler.WaitForLineAsync("is Up");
+        await pooler.WaitForLineAsync("ready: accepting clients");
 
         await using (var bad = await WireClient.ConnectAsync("127.0.0.1", _config.ClientPort))
         {
@@ -170,10 +170,10 @@ public sealed class PoolerProcessTests : IDisposable
             Assert.True(await bad.IsClosedByServerAsync());
         }
 
-        // The next client is served as usual.
+        // The next client is served as usual: it gets as far as the (absent) PostgreSQL.
         await using var good = await WireClient.ConnectAsync("127.0.0.1", _config.ClientPort);
         var refused = await Assert.ThrowsAsync<ServerErrorException>(() =>
             good.StartupAsync(TestUsers.Scram.Name, TestUsers.Scram.Password, TestUsers.Database));
-        Assert.Equal(SqlState.FeatureNotSupported, refused.Error.SqlState);
+        Assert.Equal(SqlState.ConnectionFailure, refused.Error.SqlState);
     }
 }

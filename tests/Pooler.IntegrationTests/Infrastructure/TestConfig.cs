@@ -13,7 +13,8 @@ public sealed class TestConfig : IDisposable
     public string Write(PostgresServer? server = null, string poolMode = "transaction", int poolSize = 2, string extra = "")
     {
         var host = server?.Host ?? "127.0.0.1";
-        var port = server?.Port ?? 5432;
+        // Without a server, point at a port nobody listens on: PostgreSQL is "down".
+        var port = server?.Port ?? FreePort.Next();
         return WriteText($"""
             [general]
             host = "127.0.0.1"

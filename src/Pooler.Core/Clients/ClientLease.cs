@@ -1,0 +1,133 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Pooler.Config;
+using Pooler.Core.Servers;
+using Pooler.Protocol;
+
+namespace Pooler.Core.Clients;
+
+/// <summary>
+/// One lending of a server connection to a client session. Both socket loops touch it: the
+/// client loop counts the requests it forwards (a Query or a Sync each expect one ReadyForQuery),
+/// the server loop counts the ReadyForQuery messages coming back. When every request is answered,
+/// no extended-query batch is half sent and the server is idle, a transaction-mode lease ends;
+/// <see cref="Gate"/> makes that decision and the client's next write mutually exclusive, so no
+/// byte of a new request can reach a connection that has just been handed back.
+/// </summary>
+public sealed class ClientLease(ClientSession session, ServerConnection server, PipeWriter clientOutput, PoolMode mode)
+    : IServerSink
+{
+    public object Gate { get; } = new();
+    public ServerConnection Server { get; } = server;
+    public PoolMode Mode { get; } = mode;
+
+    /// <summary>Requests forwarded whose ReadyForQuery has not come back yet.</summary>
+    public int Pending { get; set; }
+
+    /// <summary>Extended-query messages forwarded since the last Sync.</summary>
+    public bool OpenBatch { get; set; }
+
+    /// <summary>The lease is over: the server went back to the pool, or is about to.</summary>
+    public bool Released { get; set; }
+
+    /// <summary>The client loop is flushing bytes to the server; check-in waits for it.</summary>
+    public bool Flushing { get; set; }
+
+    public TransactionStatus LastStatus { get; private set; } = TransactionStatus.Idle;
+
+    private bool _checkinOwed;
+    private Dictionary<string, string?>? _initialSettings;
+
+    /// <summary>Tracked settings the client changed while it held the server (its own SET), read at release.</summary>
+    public IReadOnlyDictionary<string, string>? FinalSettings { get; private set; }
+
+    /// <summary>Remembers the tracked settings as the lease starts, to see later what the client changed.</summary>
+    public void SnapshotSettings(IReadOnlyList<string> names)
+    {
+        _initialSettings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in names)
+            _initialSettings[name] = Server.Parameters.TryGetValue(name, out var value) ? value : null;
+    }
+
+    private void CaptureFinalSettings()
+    {
+        if (_initialSettings is null)
+            return;
+        Dictionary<string, string>? changed = null;
+        foreach (var (name, initial) in _initialSettings)
+            if (Server.Parameters.TryGetValue(name, out var now) && now != initial)
+                (changed ??= new(StringComparer.OrdinalIgnoreCase))[name] = now;
+        FinalSettings = changed;
+    }
+
+    /// <summary>A request is in flight: the server is running something for this client.</summary>
+    public bool IsBusy
+    {
+        get { lock (Gate) return !Released && (Pending > 0 || OpenBatch); }
+    }
+
+    public void Write(in ReadOnlySequence<byte> bytes)
+    {
+        foreach (var segment in bytes)
+            clientOutput.Write(segment.Span);
+    }
+
+    public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken) =>
+        clientOutput.FlushAsync(cancellationToken);
+
+    public ReadyAction OnReadyForQuery(TransactionStatus status)
+    {
+        lock (Gate)
+        {
+            Pending = Math.Max(0, Pending - 1);
+            LastStatus = status;
+            if (Released || Mode == PoolMode.Session || Pending > 0 || OpenBatch || status != TransactionStatus.Idle)
+                return ReadyAction.Forward;
+            Released = true;
+            CaptureFinalSettings();
+            return ReadyAction.ForwardAndRelease;
+        }
+    }
+
+    public void OnReleased()
+    {
+        lock (Gate)
+        {
+            if (Flushing)
+            {
+                _checkinOwed = true;
+                return;
+            }
+        }
+        session.OnLeaseEnded(this, reusable: true);
+    }
+
+    /// <summary>Called by the client loop after its flush; completes a check-in that waited for it.</summary>
+    public void EndFlush()
+    {
+        bool owed;
+        lock (Gate)
+        {
+            Flushing = false;
+            owed = _checkinOwed;
+            _checkinOwed = false;
+        }
+        if (owed)
+            session.OnLeaseEnded(this, reusable: true);
+    }
+
+    public void OnServerLost(string reason)
+    {
+        int unanswered;
+        lock (Gate)
+        {
+            if (Released)
+                return;
+            Released = true;
+            unanswered = Pending;
+            Pending = 0;
+            OpenBatch = false;
+        }
+        session.OnServerLost(this, reason, unanswered);
+    }
+}

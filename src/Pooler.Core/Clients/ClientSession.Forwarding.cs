@@ -1,0 +1,297 @@
+using System.IO.Pipelines;
+using Akka.Actor;
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using Pooler.Config;
+using Pooler.Core.Servers;
+using Pooler.Core.Wire;
+using Pooler.Protocol;
+using static Pooler.Core.Pools.PoolProtocol;
+
+namespace Pooler.Core.Clients;
+
+public sealed partial class ClientSession
+{
+    private enum ChunkOutcome { Forwarded, LeaseEnded, Terminate, Violation }
+
+    private long _clientRemaining; // bytes of a client message still to pass through
+
+    /// <summary>
+    /// The client's side of the byte pump: passes the client's bytes to the server connection it
+    /// holds, asking the pool for one whenever a new unit of work (transaction, statement) starts.
+    /// </summary>
+    private async Task ForwardAsync()
+    {
+        var max = General.MaxMessageSize;
+        while (true)
+        {
+            ReadResult read;
+            try
+            {
+                read = await Input.ReadAsync(_closing.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            var buffer = read.Buffer;
+            var consumed = buffer.Start;
+            var outcome = ChunkOutcome.Forwarded;
+            ClientLease? wroteTo = null;
+            string? violation = null;
+            while (true)
+            {
+                var rest = buffer.Slice(consumed);
+                if (rest.IsEmpty)
+                    break;
+                var lease = _lease;
+                if (lease is null || IsEnded(lease))
+                {
+                    // A new unit of work: ask for a server only once a whole header is here.
+                    var status = FrameScanner.TryReadHeader(rest, max, out var header);
+                    if (status == FrameStatus.Incomplete)
+                        break;
+                    if (status != FrameStatus.Complete)
+                    {
+                        violation = FrameScanner.Describe(status, header, max, "max_message_size");
+                        outcome = ChunkOutcome.Violation;
+                        break;
+                    }
+                    if (header.Type == FrontendMessageType.Terminate)
+                    {
+                        outcome = ChunkOutcome.Terminate;
+                        break;
+                    }
+                    lease = await CheckoutAsync();
+                    if (lease is null)
+                        return;
+                }
+                outcome = ForwardChunk(lease, rest, max, out consumed, out var wrote, out violation);
+                if (wrote)
+                    wroteTo = lease;
+                if (outcome != ChunkOutcome.LeaseEnded)
+                    break;
+            }
+            Input.AdvanceTo(consumed, buffer.End);
+            if (wroteTo is not null && !await FlushToServerAsync(wroteTo))
+                return;
+            if (outcome == ChunkOutcome.Violation)
+            {
+                await ProtocolViolationAsync(violation!);
+                return;
+            }
+            if (outcome == ChunkOutcome.Terminate || read.IsCompleted)
+                return;
+        }
+    }
+
+    private static bool IsEnded(ClientLease lease)
+    {
+        lock (lease.Gate)
+            return lease.Released;
+    }
+
+    /// <summary>
+    /// Writes as many whole or partial client messages as <paramref name="input"/> holds to the
+    /// lease's server, counting the requests that will each end in a ReadyForQuery.
+    /// </summary>
+    private ChunkOutcome ForwardChunk(ClientLease lease, in ReadOnlySequence<byte> input, int max,
+        out SequencePosition consumed, out bool wrote, out string? violation)
+    {
+        violation = null;
+        wrote = false;
+        var outcome = ChunkOutcome.Forwarded;
+        lock (lease.Gate)
+        {
+            if (lease.Released)
+            {
+                consumed = input.Start;
+                return ChunkOutcome.LeaseEnded;
+            }
+            var rest = input;
+            while (!rest.IsEmpty)
+            {
+                if (_clientRemaining > 0)
+                {
+                    var take = Math.Min(_clientRemaining, rest.Length);
+                    _clientRemaining -= take;
+                    rest = rest.Slice(take);
+                    continue;
+                }
+                var status = FrameScanner.TryReadHeader(rest, max, out var header);
+                if (status == FrameStatus.Incomplete)
+                    break;
+                if (status != FrameStatus.Complete)
+                {
+                    violation = FrameScanner.Describe(status, header, max, "max_message_size");
+                    outcome = ChunkOutcome.Violation;
+                    break;
+                }
+                if (header.Type == FrontendMessageType.Terminate)
+                {
+                    outcome = ChunkOutcome.Terminate;
+                    break;
+                }
+                CountRequest(lease, header.Type);
+                var available = Math.Min(header.FrameLength, rest.Length);
+                _clientRemaining = header.FrameLength - available;
+                rest = rest.Slice(available);
+            }
+            var forward = input.Slice(0, rest.Start);
+            if (!forward.IsEmpty)
+            {
+                foreach (var segment in forward)
+                    lease.Server.Output.Write(segment.Span);
+                lease.Flushing = true;
+                wrote = true;
+            }
+            consumed = rest.Start;
+        }
+        return outcome;
+    }
+
+    /// <summary>Which client messages will be answered with a ReadyForQuery (protocol §55.2).</summary>
+    private static void CountRequest(ClientLease lease, byte type)
+    {
+        switch (type)
+        {
+            case FrontendMessageType.Query:
+            case FrontendMessageType.FunctionCall:
+                lease.Pending++;
+                break;
+            case FrontendMessageType.Sync:
+                lease.Pending++;
+                lease.OpenBatch = false;
+                break;
+            case FrontendMessageType.Parse:
+            case FrontendMessageType.Bind:
+            case FrontendMessageType.Describe:
+            case FrontendMessageType.Execute:
+            case FrontendMessageType.Close:
+            case FrontendMessageType.Flush:
+                lease.OpenBatch = true;
+                break;
+        }
+    }
+
+    private async Task<bool> FlushToServerAsync(ClientLease lease)
+    {
+        try
+        {
+            await lease.Server.Output.FlushAsync(_closing.Token);
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The server side noticed (or will notice) the broken socket and tells the client.
+            _log.LogDebug("client {Client}: write to {Server} failed: {Error}", Id, lease.Server, e.Message);
+            return !_closing.IsCancellationRequested;
+        }
+        finally
+        {
+            lease.EndFlush();
+        }
+    }
+
+    /// <summary>Gets a server connection from the pool and prepares it with this client's settings.</summary>
+    private async Task<ClientLease?> CheckoutAsync()
+    {
+        object reply;
+        try
+        {
+            reply = await RequestAsync(_pool!, id => new Checkout(_userName, _self, id)).WaitAsync(_closing.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        if (reply is CheckoutFailed failed)
+        {
+            _log.LogWarning("client {Client} ({User}@{Pool}): no server connection: {Reason}", Id, _userName,
+                _poolConfig!.Name, failed.Message);
+            await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, failed.SqlState, failed.Message);
+            return null;
+        }
+        var server = ((Assigned)reply).Server;
+        var lease = new ClientLease(this, server, Output, _poolConfig!.PoolMode);
+        try
+        {
+            ApplyFinalSettings(_lease);
+            if (SettingsToApply(server) is { } sql)
+            {
+                await server.RunInternalAsync(sql, _closing.Token);
+                AdoptServerSpelling(server);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _pool!.Tell(new Checkin(server, Reusable: false));
+            _log.LogWarning("client {Client}: could not apply its settings on {Server}: {Error}", Id, server, e.Message);
+            await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.ConnectionFailure,
+                $"could not prepare a server connection: {e.Message}");
+            return null;
+        }
+        lease.SnapshotSettings(TrackedSettings);
+        server.Attach(lease);
+        _lease = lease;
+        return lease;
+    }
+
+    /// <summary>
+    /// Takes over the settings the previous server ended with, so that a client's SET of a reported
+    /// parameter (and the server's spelling of what we set) follows it to the next connection.
+    /// </summary>
+    private void ApplyFinalSettings(ClientLease? previous)
+    {
+        if (previous?.FinalSettings is not { } final)
+            return;
+        foreach (var (name, value) in final)
+            _desiredSettings[name] = value;
+    }
+
+    /// <summary>A SET statement for the client settings this server does not have yet, or null.</summary>
+    private string? SettingsToApply(ServerConnection server)
+    {
+        System.Text.StringBuilder? sql = null;
+        foreach (var (name, value) in _desiredSettings)
+        {
+            // Reported parameters (ParameterStatus) are known exactly; search_path is not reported,
+            // so we remember what we set ourselves.
+            var known = server.Parameters.TryGetValue(name, out var current) ||
+                        server.AppliedSettings.TryGetValue(name, out current);
+            if (known && current == value)
+                continue;
+            sql ??= new System.Text.StringBuilder();
+            sql.Append("SET ").Append(QuoteIdentifier(name)).Append(" = ").Append(QuoteLiteral(value)).Append(';');
+            server.AppliedSettings[name] = value;
+        }
+        return sql?.ToString();
+    }
+
+    /// <summary>After a SET, adopt the server's own spelling (DateStyle 'ISO' reads back as 'ISO, MDY').</summary>
+    private void AdoptServerSpelling(ServerConnection server)
+    {
+        foreach (var name in _desiredSettings.Keys.ToArray())
+            if (server.Parameters.TryGetValue(name, out var reported))
+                _desiredSettings[name] = reported;
+    }
+
+    private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
+
+    private static string QuoteLiteral(string value) => "'" + value.Replace("'", "''") + "'";
+
+    private async Task ProtocolViolationAsync(string reason)
+    {
+        _log.LogWarning("client {Client} from {Remote}: protocol violation: {Reason}", Id, _client.RemoteEndPoint, reason);
+        if (_lease is { } lease)
+        {
+            // The server may have half a message from this client: it cannot be lent again.
+            lock (lease.Gate)
+                lease.Released = true;
+            _pool?.Tell(new Checkin(lease.Server, Reusable: false));
+            _lease = null;
+            await Task.Yield();
+        }
+        await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.ProtocolViolation, reason);
+    }
+}

@@ -1,0 +1,125 @@
+using Akka.Actor;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Pooler.Config;
+using Pooler.Protocol;
+using static Pooler.Core.Pools.PoolProtocol;
+
+namespace Pooler.Core.Clients;
+
+public sealed partial class ClientSession
+{
+    /// <summary>A lease ended normally (its last ReadyForQuery is flushed): the server goes back to the pool.</summary>
+    internal void OnLeaseEnded(ClientLease lease, bool reusable) =>
+        _pool?.Tell(new Checkin(lease.Server, reusable));
+
+    /// <summary>
+    /// The server connection died while lent to this client. Every request it had not answered gets
+    /// an error and a ReadyForQuery, so the client can go on with a new connection.
+    /// </summary>
+    internal void OnServerLost(ClientLease lease, string reason, int unanswered)
+    {
+        _log.LogWarning("client {Client}: lost {Server}: {Reason}", Id, lease.Server, reason);
+        _pool?.Tell(new Checkin(lease.Server, Reusable: false));
+        if (unanswered == 0)
+            return;
+        try
+        {
+            ErrorResponse.Create(ErrorSeverity.Error, SqlState.ConnectionFailure,
+                $"server connection lost: {reason}; the current transaction was aborted, run it again",
+                hint: "Pooler will use another server connection for the next statement").WriteTo(Output);
+            for (var i = 0; i < unanswered; i++)
+                ReadyForQuery.Write(Output, TransactionStatus.Idle);
+            _ = Output.FlushAsync().AsTask();
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+            // The client went away too.
+        }
+    }
+
+    /// <summary>
+    /// The client is gone (Terminate, hang-up, error). Its server connection goes back to the pool
+    /// only when its state is known to be clean; otherwise the pool closes it.
+    /// </summary>
+    private async Task EndSessionAsync()
+    {
+        if (_requestId != 0 && _pool is not null && Volatile.Read(ref _reply) is { Task.IsCompleted: false })
+            _pool.Tell(new CancelCheckout(_self, Interlocked.Read(ref _requestId)));
+        var lease = _lease;
+        _lease = null;
+        if (lease is null || _pool is null)
+            return;
+        bool reusable;
+        lock (lease.Gate)
+        {
+            if (lease.Released)
+                return; // already on its way back to the pool
+            lease.Released = true;
+            reusable = lease.Pending == 0 && !lease.OpenBatch && lease.LastStatus == TransactionStatus.Idle;
+        }
+        if (reusable && lease.Mode == PoolMode.Session)
+            reusable = await ResetAsync(lease);
+        if (!reusable)
+            _log.LogInformation("client {Client} left with {Server} busy or in a transaction: closing that server connection",
+                Id, lease.Server);
+        _pool.Tell(new Checkin(lease.Server, reusable));
+    }
+
+    /// <summary>Session mode: server_reset_query before another client gets the connection.</summary>
+    private async Task<bool> ResetAsync(ClientLease lease)
+    {
+        var reset = General.ServerResetQuery;
+        if (string.IsNullOrWhiteSpace(reset))
+            return true;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await lease.Server.RunInternalAsync(reset, timeout.Token);
+            lease.Server.AppliedSettings.Clear();
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.LogWarning("client {Client}: server_reset_query on {Server} failed: {Error}", Id, lease.Server, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>A CancelRequest arrived on a new connection: pass it to the server running that client's query.</summary>
+    private async Task ForwardCancelAsync(CancelRequest request)
+    {
+        var target = request.SecretKeyInt32 is { } secret ? _services.CancelKeys.Find(request.ProcessId, secret) : null;
+        if (target is null)
+        {
+            _log.LogInformation("cancel request for unknown or mismatched key (pid {Pid}) ignored", request.ProcessId);
+            return;
+        }
+        await target.CancelRunningQueryAsync();
+    }
+
+    /// <summary>Cancels what this session's server is running, only while it runs this session's work.</summary>
+    internal async Task CancelRunningQueryAsync()
+    {
+        var lease = _lease;
+        if (lease is null || !lease.IsBusy || lease.Server.KeyData is not { } key)
+            return;
+        var target = lease.Server.Target;
+        _log.LogInformation("client {Client}: cancelling its query on {Server}", Id, lease.Server);
+        try
+        {
+            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await socket.ConnectAsync(target.Host, target.Port, timeout.Token);
+            var writer = new System.Buffers.ArrayBufferWriter<byte>();
+            new CancelRequest(key.ProcessId, key.SecretKey).WriteTo(writer);
+            await socket.SendAsync(writer.WrittenMemory, timeout.Token);
+            // PostgreSQL closes the connection when it has read the request.
+            await socket.ReceiveAsync(new byte[1], timeout.Token);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            _log.LogWarning("client {Client}: cancel to {Server} failed: {Error}", Id, lease.Server, e.Message);
+        }
+    }
+}

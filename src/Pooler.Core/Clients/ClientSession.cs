@@ -1,0 +1,101 @@
+using Akka.Actor;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Pooler.Config;
+using Pooler.Core.Pools;
+using static Pooler.Core.Pools.PoolProtocol;
+
+namespace Pooler.Core.Clients;
+
+/// <summary>
+/// One client connection. The actor is the session's mailbox for control (assignments from the
+/// pool, cancel, shutdown); the session's work — startup, authentication, forwarding the
+/// client's bytes to the server connection it holds — runs as one async loop over the client's
+/// pipes (see the partial files). Server bytes come back on the server connection's own loop.
+/// </summary>
+public sealed partial class ClientSession : ReceiveActor
+{
+    private readonly ConnectionContext _client;
+    private readonly PoolerServices _services;
+    private readonly TaskCompletionSource _done;
+    private readonly ILogger _log;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Dictionary<string, string> _desiredSettings = new(StringComparer.OrdinalIgnoreCase);
+    private IActorRef _self = ActorRefs.Nobody;
+    private TaskCompletionSource<object>? _reply;
+    private long _requestId;
+    private IActorRef? _pool;
+    private PoolConfig? _poolConfig;
+    private string _userName = "";
+    private ClientLease? _lease;
+    private int _processId;
+
+    public ClientSession(ConnectionContext client, PoolerServices services, TaskCompletionSource done)
+    {
+        _client = client;
+        _services = services;
+        _done = done;
+        _log = services.LoggerFactory.CreateLogger<ClientSession>();
+        Receive<Assigned>(OnAssigned);
+        ReceiveAny(message => Volatile.Read(ref _reply)?.TrySetResult(message));
+    }
+
+    public static Props Props(ConnectionContext client, PoolerServices services, TaskCompletionSource done) =>
+        Akka.Actor.Props.Create(() => new ClientSession(client, services, done));
+
+    /// <summary>The connection id, as in logs and SHOW CLIENTS.</summary>
+    public string Id => _client.ConnectionId;
+
+    protected override void PreStart()
+    {
+        _self = Self;
+        _ = Task.Run(RunGuardedAsync);
+    }
+
+    protected override void PostStop() => _closing.Cancel();
+
+    private void OnAssigned(Assigned assigned)
+    {
+        // An assignment for a request this session gave up on goes straight back.
+        if (assigned.RequestId != Interlocked.Read(ref _requestId) ||
+            Volatile.Read(ref _reply)?.TrySetResult(assigned) != true)
+            Sender.Tell(new Checkin(assigned.Server, Reusable: true));
+    }
+
+    /// <summary>Sends one control request and waits for its answer (one at a time per session).</summary>
+    private Task<object> RequestAsync(IActorRef target, Func<long, object> create)
+    {
+        var id = Interlocked.Increment(ref _requestId);
+        var reply = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _reply, reply);
+        target.Tell(create(id), _self);
+        return reply.Task;
+    }
+
+    private async Task RunGuardedAsync()
+    {
+        var admitted = false;
+        try
+        {
+            admitted = _services.TryAdmitClient();
+            if (admitted)
+                await RunAsync();
+            else
+                await RefuseTooManyClientsAsync();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.LogWarning("client {Client}: session ended by an error: {Error}", Id, e.Message);
+        }
+        finally
+        {
+            await EndSessionAsync();
+            if (admitted)
+                _services.ReleaseClient();
+            if (_processId != 0)
+                _services.CancelKeys.Unregister(_processId);
+            _done.TrySetResult();
+            _self.Tell(PoisonPill.Instance);
+        }
+    }
+}

@@ -1,0 +1,281 @@
+using Akka.Actor;
+using Akka.Event;
+using Pooler.Config;
+using Pooler.Core.Servers;
+using Pooler.Protocol;
+using static Pooler.Core.Pools.PoolProtocol;
+
+namespace Pooler.Core.Pools;
+
+/// <summary>
+/// The coordinator of one pool (<c>[pools.&lt;name&gt;]</c>), placed by cluster sharding: it owns the
+/// pool's server connections, hands them out to sessions and takes them back, keeps the queue of
+/// waiting sessions, and enforces pool_size, min_pool_size, lifetimes and idle timeouts. It never
+/// touches query bytes.
+/// </summary>
+public sealed class PoolSupervisor : ReceiveActor, IWithTimers
+{
+    private static readonly TimeSpan JanitorInterval = TimeSpan.FromSeconds(1);
+
+    private readonly PoolConfig _pool;
+    private readonly GeneralConfig _general;
+    private readonly Dictionary<string, UserPool> _users = new(StringComparer.Ordinal);
+    private readonly List<(IActorRef ReplyTo, string User)> _parameterWaiters = [];
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly CancellationTokenSource _stopping = new();
+    private IReadOnlyDictionary<string, string>? _serverParameters;
+
+    public PoolSupervisor(PoolConfig pool, GeneralConfig general)
+    {
+        _pool = pool;
+        _general = general;
+        var shard = pool.Shards[0];
+        var primary = shard.Primary ?? shard.Servers[0];
+        foreach (var user in pool.Users)
+        {
+            var target = new ServerTarget(user.Username, primary.Host, primary.Port, shard.Database, user.ServerUsername,
+                user.ServerPassword, user.ConnectTimeout, general.MaxMessageSize);
+            _users[user.Username] = new UserPool(user, target);
+        }
+
+        Receive<GetPoolRef>(_ => Sender.Tell(new PoolRef(Self)));
+        Receive<Checkout>(OnCheckout);
+        Receive<CancelCheckout>(c => RemoveWaiter(c.ReplyTo, c.RequestId));
+        Receive<Checkin>(OnCheckin);
+        Receive<GetServerParameters>(OnGetServerParameters);
+        Receive<ServerConnected>(OnServerConnected);
+        Receive<ServerConnectFailed>(OnServerConnectFailed);
+        Receive<ServerClosed>(OnServerClosed);
+        Receive<JanitorTick>(_ => OnJanitorTick());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(PoolConfig pool, GeneralConfig general) =>
+        Akka.Actor.Props.Create(() => new PoolSupervisor(pool, general));
+
+    protected override void PreStart()
+    {
+        _log.Info("pool {0}: supervisor started ({1} mode, users: {2})", _pool.Name, _pool.PoolMode.ToConfigName(),
+            string.Join(", ", _users.Keys));
+        Timers.StartPeriodicTimer("janitor", JanitorTick.Instance, JanitorInterval);
+        WarmUp();
+    }
+
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        foreach (var user in _users.Values)
+        {
+            foreach (var waiter in user.Waiters)
+                waiter.ReplyTo.Tell(new CheckoutFailed(SqlState.AdminShutdown,
+                    $"pool {_pool.Name} is shutting down", waiter.RequestId));
+            foreach (var server in user.Open)
+                _ = server.DisposeAsync().AsTask();
+        }
+    }
+
+    private void OnCheckout(Checkout checkout)
+    {
+        if (!_users.TryGetValue(checkout.User, out var user))
+        {
+            checkout.ReplyTo.Tell(new CheckoutFailed(SqlState.InvalidAuthorizationSpecification,
+                $"user \"{checkout.User}\" has no pool in database \"{_pool.Name}\"", checkout.RequestId));
+            return;
+        }
+        if (user.TakeIdle() is { } server)
+        {
+            Lend(server, checkout.ReplyTo, checkout.RequestId);
+            return;
+        }
+        user.Waiters.AddLast(new Waiter(checkout.ReplyTo, checkout.RequestId, DateTime.UtcNow));
+        Grow(user);
+    }
+
+    private void RemoveWaiter(IActorRef replyTo, long requestId)
+    {
+        foreach (var user in _users.Values)
+            if (user.RemoveWaiter(replyTo, requestId))
+                return;
+    }
+
+    private void OnCheckin(Checkin checkin)
+    {
+        var user = _users[checkin.Server.Target.PoolUser];
+        if (!checkin.Reusable || checkin.Server.IsClosed || Expired(user, checkin.Server))
+        {
+            Close(user, checkin.Server, checkin.Reusable ? "server_lifetime reached" : "returned in an unknown state");
+            Grow(user);
+            return;
+        }
+        HandOut(user, checkin.Server);
+    }
+
+    private void OnGetServerParameters(GetServerParameters request)
+    {
+        if (_serverParameters is not null)
+        {
+            Sender.Tell(new CurrentServerParameters(_serverParameters));
+            return;
+        }
+        if (!_users.TryGetValue(request.User, out var user))
+        {
+            Sender.Tell(new CheckoutFailed(SqlState.InvalidAuthorizationSpecification,
+                $"user \"{request.User}\" has no pool in database \"{_pool.Name}\"", 0));
+            return;
+        }
+        // No server has been opened yet: open one so its parameters can be reported.
+        _parameterWaiters.Add((Sender, request.User));
+        if (user.Total == 0)
+            StartConnect(user);
+    }
+
+    private void OnServerConnected(ServerConnected connected)
+    {
+        var user = _users[connected.User];
+        user.Connecting--;
+        var server = connected.Server;
+        if (_stopping.IsCancellationRequested)
+        {
+            _ = server.DisposeAsync().AsTask();
+            return;
+        }
+        user.Open.Add(server);
+        _log.Info("pool {0}: opened {1} (backend pid {2}; {3}/{4} for user {5})", _pool.Name, server,
+            server.KeyData?.ProcessId, user.Open.Count, user.User.PoolSize, user.User.Username);
+        var self = Self;
+        server.Closed.ContinueWith(t => self.Tell(new ServerClosed(connected.User, server, t.Result)),
+            TaskContinuationOptions.ExecuteSynchronously);
+
+        if (_serverParameters is null)
+        {
+            _serverParameters = new Dictionary<string, string>(server.Parameters);
+            foreach (var (replyTo, _) in _parameterWaiters)
+                replyTo.Tell(new CurrentServerParameters(_serverParameters));
+            _parameterWaiters.Clear();
+        }
+        HandOut(user, server);
+    }
+
+    private void OnServerConnectFailed(ServerConnectFailed failed)
+    {
+        var user = _users[failed.User];
+        user.Connecting--;
+        _log.Warning("pool {0}: cannot open a server connection for user {1}: {2}", _pool.Name, failed.User, failed.Message);
+        // Every waiter would meet the same failure: tell them now rather than at a timeout.
+        foreach (var waiter in user.Waiters)
+            waiter.ReplyTo.Tell(new CheckoutFailed(failed.SqlState, failed.Message, waiter.RequestId));
+        user.Waiters.Clear();
+        foreach (var (replyTo, name) in _parameterWaiters.Where(w => w.User == failed.User).ToList())
+        {
+            replyTo.Tell(new CheckoutFailed(failed.SqlState, failed.Message, 0));
+            _parameterWaiters.Remove((replyTo, name));
+        }
+    }
+
+    private void OnServerClosed(ServerClosed closed)
+    {
+        var user = _users[closed.User];
+        if (!user.Open.Contains(closed.Server))
+            return;
+        _log.Info("pool {0}: {1} closed: {2}", _pool.Name, closed.Server, closed.Reason);
+        user.Forget(closed.Server);
+        Grow(user);
+    }
+
+    private void OnJanitorTick()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var user in _users.Values)
+        {
+            ExpireWaiters(user, now);
+            ExpireIdle(user, now);
+        }
+        WarmUp();
+    }
+
+    private void ExpireWaiters(UserPool user, DateTime now)
+    {
+        var limit = _general.QueryWaitTimeout;
+        if (limit <= TimeSpan.Zero)
+            return;
+        while (user.Waiters.First is { } first && now - first.Value.Since > limit)
+        {
+            user.Waiters.RemoveFirst();
+            first.Value.ReplyTo.Tell(new CheckoutFailed(SqlState.TooManyConnections,
+                $"no server connection became free within query_wait_timeout ({limit.TotalMilliseconds:0} ms); " +
+                $"all {user.User.PoolSize} of pool {_pool.Name} are busy: raise pool_size or query_wait_timeout",
+                first.Value.RequestId));
+        }
+    }
+
+    private void ExpireIdle(UserPool user, DateTime now)
+    {
+        if (user.Idle.Count == 0)
+            return;
+        var keep = new List<ServerConnection>();
+        foreach (var server in user.Idle.Reverse())
+        {
+            var idleTooLong = user.User.IdleTimeout > TimeSpan.Zero && now - server.LastUsed > user.User.IdleTimeout
+                && user.Open.Count - (user.Idle.Count - keep.Count - 1) > user.User.MinPoolSize;
+            if (server.IsClosed || Expired(user, server) || idleTooLong)
+                Close(user, server, idleTooLong ? "idle_timeout reached" : "server_lifetime reached");
+            else
+                keep.Add(server);
+        }
+        user.Idle.Clear();
+        foreach (var server in keep)
+            user.Idle.Push(server);
+    }
+
+    /// <summary>Keeps min_pool_size connections open per user.</summary>
+    private void WarmUp()
+    {
+        foreach (var user in _users.Values)
+            while (user.Total < user.User.MinPoolSize)
+                StartConnect(user);
+    }
+
+    /// <summary>Opens connections while sessions wait and pool_size allows.</summary>
+    private void Grow(UserPool user)
+    {
+        while (user.Waiters.Count > user.Connecting && user.Total < user.User.PoolSize)
+            StartConnect(user);
+    }
+
+    private void StartConnect(UserPool user)
+    {
+        user.Connecting++;
+        var name = user.User.Username;
+        ServerConnection.ConnectAsync(user.Target, _stopping.Token).PipeTo(Self,
+            success: server => new ServerConnected(name, server),
+            failure: e => e is ServerLoginException login
+                ? new ServerConnectFailed(name, login.SqlState, login.Message)
+                : new ServerConnectFailed(name, SqlState.ConnectionFailure, e.Message));
+    }
+
+    private void HandOut(UserPool user, ServerConnection server)
+    {
+        if (user.Waiters.First is { } first)
+        {
+            user.Waiters.RemoveFirst();
+            Lend(server, first.Value.ReplyTo, first.Value.RequestId);
+            return;
+        }
+        server.LastUsed = DateTime.UtcNow;
+        user.Idle.Push(server);
+    }
+
+    private static void Lend(ServerConnection server, IActorRef replyTo, long requestId) =>
+        replyTo.Tell(new Assigned(server, requestId));
+
+    private void Close(UserPool user, ServerConnection server, string reason)
+    {
+        _log.Info("pool {0}: closing {1}: {2}", _pool.Name, server, reason);
+        user.Forget(server);
+        _ = server.DisposeAsync().AsTask();
+    }
+
+    private static bool Expired(UserPool user, ServerConnection server) =>
+        user.User.ServerLifetime > TimeSpan.Zero && DateTime.UtcNow - server.ConnectedAt > user.User.ServerLifetime;
+}

@@ -1,0 +1,64 @@
+using Akka.Actor;
+using Pooler.Config;
+using Pooler.Core.Servers;
+
+namespace Pooler.Core.Pools;
+
+/// <summary>A session waiting for a server connection, in arrival order.</summary>
+internal sealed record Waiter(IActorRef ReplyTo, long RequestId, DateTime Since);
+
+/// <summary>
+/// The server connections of one user of a pool (PgCat's pools are per database and user): the
+/// idle ones, every open one, the ones still connecting, and the sessions waiting in line.
+/// </summary>
+internal sealed class UserPool(UserConfig user, ServerTarget target)
+{
+    public UserConfig User { get; } = user;
+    public ServerTarget Target { get; } = target;
+    public Stack<ServerConnection> Idle { get; } = new();
+    public HashSet<ServerConnection> Open { get; } = [];
+    public LinkedList<Waiter> Waiters { get; } = new();
+    public int Connecting { get; set; }
+
+    /// <summary>Connections that count against pool_size: open ones and ones being opened.</summary>
+    public int Total => Open.Count + Connecting;
+
+    public int Active => Open.Count - Idle.Count;
+
+    /// <summary>Takes the most recently used idle connection that is still alive.</summary>
+    public ServerConnection? TakeIdle()
+    {
+        while (Idle.TryPop(out var server))
+        {
+            if (!server.IsClosed)
+                return server;
+        }
+        return null;
+    }
+
+    public bool RemoveWaiter(IActorRef replyTo, long requestId)
+    {
+        for (var node = Waiters.First; node is not null; node = node.Next)
+        {
+            if (node.Value.RequestId == requestId && node.Value.ReplyTo.Equals(replyTo))
+            {
+                Waiters.Remove(node);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Removes a connection that closed or is being closed from every list.</summary>
+    public void Forget(ServerConnection server)
+    {
+        Open.Remove(server);
+        if (Idle.Contains(server))
+        {
+            var keep = Idle.Where(s => s != server).Reverse().ToArray();
+            Idle.Clear();
+            foreach (var s in keep)
+                Idle.Push(s);
+        }
+    }
+}

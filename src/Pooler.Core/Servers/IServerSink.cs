@@ -1,0 +1,40 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Pooler.Protocol;
+
+namespace Pooler.Core.Servers;
+
+/// <summary>What a server connection should do with a ReadyForQuery it has just read.</summary>
+public enum ReadyAction
+{
+    /// <summary>Forward it; the sink keeps the connection.</summary>
+    Forward,
+
+    /// <summary>Forward it, flush, then detach: the unit of work (transaction, statement) is over.</summary>
+    ForwardAndRelease,
+}
+
+/// <summary>
+/// Where a server connection's bytes go while it is lent: a client's socket, or the pooler itself
+/// for internal queries (reset, SET). The server's reader calls these from its own loop only.
+/// </summary>
+public interface IServerSink
+{
+    /// <summary>Server bytes to pass on, in order; whole or partial messages.</summary>
+    void Write(in ReadOnlySequence<byte> bytes);
+
+    /// <summary>Pushes what was written; awaiting it is the backpressure on the server socket.</summary>
+    ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>Called with each ReadyForQuery before it is written.</summary>
+    ReadyAction OnReadyForQuery(TransactionStatus status);
+
+    /// <summary>
+    /// Called after a <see cref="ReadyAction.ForwardAndRelease"/> once everything is flushed and the
+    /// connection no longer writes to this sink.
+    /// </summary>
+    void OnReleased();
+
+    /// <summary>The server connection broke (closed, protocol error) while lent to this sink.</summary>
+    void OnServerLost(string reason);
+}

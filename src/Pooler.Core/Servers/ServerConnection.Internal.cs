@@ -1,0 +1,68 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Pooler.Protocol;
+
+namespace Pooler.Core.Servers;
+
+/// <summary>An internal query (reset, SET) failed on the server.</summary>
+public sealed class ServerQueryException(string message) : Exception(message);
+
+public sealed partial class ServerConnection
+{
+    /// <summary>Settings Pooler has SET on this connection that the server does not report back.</summary>
+    public Dictionary<string, string> AppliedSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Runs a query for the pooler itself (server_reset_query, SET of a client's settings): its
+    /// answer is read and dropped; an ErrorResponse in it throws <see cref="ServerQueryException"/>.
+    /// </summary>
+    public async Task RunInternalAsync(string sql, CancellationToken cancellationToken)
+    {
+        var sink = new InternalSink();
+        Attach(sink);
+        Query.Write(Output, sql);
+        await Output.FlushAsync(cancellationToken);
+        await sink.Completion.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Collects an internal query's answer; small by construction (SET, DISCARD, ROLLBACK).</summary>
+    private sealed class InternalSink : IServerSink
+    {
+        private readonly ArrayBufferWriter<byte> _answer = new();
+        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Completion => _completion.Task;
+
+        public void Write(in ReadOnlySequence<byte> bytes)
+        {
+            foreach (var segment in bytes)
+                _answer.Write(segment.Span);
+        }
+
+        public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken) => default;
+
+        public ReadyAction OnReadyForQuery(TransactionStatus status) => ReadyAction.ForwardAndRelease;
+
+        public void OnReleased()
+        {
+            var error = FindError(_answer.WrittenSpan);
+            if (error is null)
+                _completion.TrySetResult();
+            else
+                _completion.TrySetException(new ServerQueryException($"{error.SqlState}: {error.Message}"));
+        }
+
+        public void OnServerLost(string reason) => _completion.TrySetException(new ServerQueryException(reason));
+
+        private static ErrorResponse? FindError(ReadOnlySpan<byte> answer)
+        {
+            while (FrameScanner.TryReadFrame(answer, int.MaxValue, out var header, out var payload) == FrameStatus.Complete)
+            {
+                if (header.Type == BackendMessageType.ErrorResponse)
+                    return ErrorResponse.Read(payload);
+                answer = answer[(int)header.FrameLength..];
+            }
+            return null;
+        }
+    }
+}

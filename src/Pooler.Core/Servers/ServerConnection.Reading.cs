@@ -1,0 +1,141 @@
+using System.Buffers;
+using Pooler.Protocol;
+
+namespace Pooler.Core.Servers;
+
+public sealed partial class ServerConnection
+{
+    /// <summary>
+    /// The one reader of the server socket. Bytes are passed on in the chunks they arrive in; a
+    /// message is held back only when it must be read whole (ReadyForQuery, ParameterStatus) or
+    /// when nobody holds the connection (unsolicited notices and errors).
+    /// </summary>
+    private async Task ReadLoopAsync()
+    {
+        var input = _connection.Transport.Input;
+        var reason = "the server closed the connection";
+        try
+        {
+            while (true)
+            {
+                var read = await input.ReadAsync();
+                var buffer = read.Buffer;
+                var sink = Volatile.Read(ref _sink);
+                var consumed = Process(buffer, sink, out var released, out var violation);
+                if (sink is not null)
+                {
+                    var flush = await sink.FlushAsync(CancellationToken.None);
+                    if (flush.IsCompleted)
+                    {
+                        // The client's socket is gone mid-answer; its session decides what happens
+                        // to this connection when it notices.
+                    }
+                }
+                input.AdvanceTo(consumed, buffer.End);
+                if (violation is not null)
+                {
+                    reason = $"protocol violation from the server: {violation}";
+                    break;
+                }
+                if (released && sink is not null)
+                {
+                    Interlocked.CompareExchange(ref _sink, null, sink);
+                    sink.OnReleased();
+                }
+                if (read.IsCompleted && consumed.Equals(buffer.End))
+                    break;
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            reason = $"server connection failed: {e.Message}";
+        }
+        if (_closed.TrySetResult(reason))
+            Volatile.Read(ref _sink)?.OnServerLost(reason);
+        await _connection.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Passes as much of <paramref name="buffer"/> as possible to the sink and returns how far it
+    /// got. Stops after a ReadyForQuery that ends the lending, so later bytes are not sent to a
+    /// client that no longer holds the connection.
+    /// </summary>
+    private SequencePosition Process(in ReadOnlySequence<byte> buffer, IServerSink? sink, out bool released, out string? violation)
+    {
+        released = false;
+        violation = null;
+        var rest = buffer;
+        var pending = buffer.Slice(0, 0); // contiguous pass-through bytes not yet written
+        while (!rest.IsEmpty)
+        {
+            if (_remaining > 0)
+            {
+                var take = Math.Min(_remaining, rest.Length);
+                pending = buffer.Slice(pending.Start, rest.GetPosition(take));
+                _remaining -= take;
+                rest = rest.Slice(take);
+                continue;
+            }
+            var status = FrameScanner.TryReadHeader(rest, _maxMessageSize, out var header);
+            if (status == FrameStatus.Incomplete)
+                break;
+            if (status != FrameStatus.Complete)
+            {
+                violation = FrameScanner.Describe(status, header, _maxMessageSize);
+                break;
+            }
+            var frameLength = header.FrameLength;
+            var inspect = sink is null || header.Type is BackendMessageType.ReadyForQuery or BackendMessageType.ParameterStatus;
+            if (!inspect)
+            {
+                var available = Math.Min(frameLength, rest.Length);
+                pending = buffer.Slice(pending.Start, rest.GetPosition(available));
+                _remaining = frameLength - available;
+                rest = rest.Slice(available);
+                continue;
+            }
+            if (rest.Length < frameLength)
+                break;
+            var frame = rest.Slice(0, frameLength);
+            var payload = frame.Slice(FrameScanner.HeaderLength);
+            if (header.Type == BackendMessageType.ParameterStatus)
+                RecordParameter(payload);
+            if (sink is null)
+            {
+                OnUnsolicited(header.Type, payload);
+                rest = rest.Slice(frameLength);
+                pending = buffer.Slice(rest.Start, 0);
+                continue;
+            }
+            var action = header.Type == BackendMessageType.ReadyForQuery
+                ? sink.OnReadyForQuery(ReadyForQuery.ReadStatus(payload))
+                : ReadyAction.Forward;
+            pending = buffer.Slice(pending.Start, frame.End);
+            rest = rest.Slice(frameLength);
+            if (action == ReadyAction.ForwardAndRelease)
+            {
+                released = true;
+                break;
+            }
+        }
+        if (sink is not null && !pending.IsEmpty)
+            sink.Write(pending);
+        return rest.Start;
+    }
+
+    private void RecordParameter(in ReadOnlySequence<byte> payload)
+    {
+        var parameter = ParameterStatus.Read(payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray());
+        lock (_parameters)
+            _parameters[parameter.Name] = parameter.Value;
+    }
+
+    /// <summary>A message nobody asked for arrived while the connection was idle.</summary>
+    private void OnUnsolicited(byte type, in ReadOnlySequence<byte> payload)
+    {
+        if (type != BackendMessageType.ErrorResponse)
+            return; // notices and notifications for nobody: drop them
+        var error = ErrorResponse.Read(payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray());
+        _closed.TrySetResult($"server sent {error.Severity} {error.SqlState}: {error.Message}");
+    }
+}

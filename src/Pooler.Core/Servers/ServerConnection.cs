@@ -1,0 +1,166 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pooler.Core.Wire;
+using Pooler.Protocol;
+using Pooler.Protocol.Auth;
+
+namespace Pooler.Core.Servers;
+
+/// <summary>
+/// One PostgreSQL backend connection: logs in, then runs one reader loop for its whole life that
+/// passes the server's bytes to whichever sink it is lent to. Only message headers are read on
+/// the way, plus the whole of the few messages that change pooler state (ReadyForQuery,
+/// ParameterStatus). Its owner is the pool's <c>PoolSupervisor</c>; the lent-to client writes
+/// straight to <see cref="Output"/>.
+/// </summary>
+public sealed partial class ServerConnection : IAsyncDisposable
+{
+    private static long s_nextId;
+    private static readonly SocketConnectionContextFactory SocketFactory =
+        new(new SocketConnectionFactoryOptions(), NullLogger.Instance);
+
+    private readonly ConnectionContext _connection;
+    private readonly Dictionary<string, string> _parameters = new(StringComparer.Ordinal);
+    private readonly int _maxMessageSize;
+    private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IServerSink? _sink;
+    private long _remaining; // bytes of a message still to pass through before the next header
+    private int _disposed;
+
+    private ServerConnection(ConnectionContext connection, ServerTarget target)
+    {
+        _connection = connection;
+        _maxMessageSize = target.MaxMessageSize;
+        Target = target;
+        Id = Interlocked.Increment(ref s_nextId);
+        ConnectedAt = DateTime.UtcNow;
+        LastUsed = ConnectedAt;
+    }
+
+    public long Id { get; }
+    public ServerTarget Target { get; }
+    public DateTime ConnectedAt { get; }
+    public DateTime LastUsed { get; set; }
+    public BackendKeyData? KeyData { get; private set; }
+    public PipeWriter Output => _connection.Transport.Output;
+
+    /// <summary>The server's session parameters as it last reported them (ParameterStatus).</summary>
+    public IReadOnlyDictionary<string, string> Parameters => _parameters;
+
+    /// <summary>Completes with the reason once the connection is gone.</summary>
+    public Task<string> Closed => _closed.Task;
+
+    public bool IsClosed => _closed.Task.IsCompleted;
+
+    public override string ToString() => $"server-{Id} ({Target})";
+
+    /// <summary>Connects, authenticates with whatever the server asks, and starts the reader loop.</summary>
+    public static async Task<ServerConnection> ConnectAsync(ServerTarget target, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (target.ConnectTimeout > TimeSpan.Zero)
+            timeout.CancelAfter(target.ConnectTimeout);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(target.Host, target.Port, timeout.Token);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            socket.Dispose();
+            var reason = e is OperationCanceledException
+                ? $"no answer within connect_timeout ({target.ConnectTimeout.TotalMilliseconds:0} ms)"
+                : e.Message;
+            throw new ServerLoginException(SqlState.ConnectionFailure,
+                $"could not connect to server {target.Host}:{target.Port}: {reason}");
+        }
+
+        var server = new ServerConnection(SocketFactory.Create(socket), target);
+        try
+        {
+            await server.LoginAsync(timeout.Token);
+        }
+        catch (Exception e)
+        {
+            await server.DisposeAsync();
+            throw e switch
+            {
+                ServerLoginException => e,
+                OperationCanceledException => new ServerLoginException(SqlState.ConnectionFailure,
+                    $"server {target.Host}:{target.Port} did not finish login within connect_timeout"),
+                AuthenticationFailedException or ProtocolViolationException => new ServerLoginException(
+                    SqlState.ConnectionFailure, $"login to server {target} failed: {e.Message}"),
+                _ => new ServerLoginException(SqlState.ConnectionFailure, $"login to server {target} failed: {e.Message}"),
+            };
+        }
+        _ = server.ReadLoopAsync();
+        return server;
+    }
+
+    private async Task LoginAsync(CancellationToken cancellationToken)
+    {
+        var input = _connection.Transport.Input;
+        StartupMessage.Create(Target.User, Target.Database).WriteTo(Output);
+        await Output.FlushAsync(cancellationToken);
+        var authenticator = new ClientAuthenticator(Target.User, Target.Password);
+        while (true)
+        {
+            var message = await PipeMessages.ReadAsync(input, _maxMessageSize, cancellationToken)
+                ?? throw new ServerLoginException(SqlState.ConnectionFailure,
+                    $"server {Target.Host}:{Target.Port} closed the connection during login");
+            switch (message.Type)
+            {
+                case BackendMessageType.Authentication:
+                    authenticator.Handle(message.Payload, Output);
+                    await Output.FlushAsync(cancellationToken);
+                    break;
+                case BackendMessageType.ParameterStatus:
+                    var parameter = ParameterStatus.Read(message.Payload);
+                    _parameters[parameter.Name] = parameter.Value;
+                    break;
+                case BackendMessageType.BackendKeyData:
+                    KeyData = BackendKeyData.Read(message.Payload);
+                    break;
+                case BackendMessageType.ErrorResponse:
+                    var error = ErrorResponse.Read(message.Payload);
+                    throw new ServerLoginException(
+                        error.SqlState ?? SqlState.ConnectionFailure,
+                        $"server {Target} refused the login: {error.Message}");
+                case BackendMessageType.ReadyForQuery:
+                    return;
+                default:
+                    // NoticeResponse, NegotiateProtocolVersion: nothing to act on here.
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Lends the connection: from now on its bytes go to <paramref name="sink"/>.</summary>
+    public void Attach(IServerSink sink)
+    {
+        LastUsed = DateTime.UtcNow;
+        Volatile.Write(ref _sink, sink);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _closed.TrySetResult("closed by the pooler");
+        try
+        {
+            // A polite Terminate lets PostgreSQL end the backend at once instead of logging an EOF.
+            Terminate.Write(Output);
+            await Output.FlushAsync();
+        }
+        catch (Exception)
+        {
+            // The socket may already be gone; closing it is all that is left.
+        }
+        await _connection.DisposeAsync();
+    }
+}
