@@ -9,6 +9,9 @@ namespace Pooler.Core;
 public sealed class PoolerServices(PoolerConfig config, IActorRef poolRegion, ILoggerFactory loggerFactory)
 {
     private int _clients;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _stopNow = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public PoolerConfig Config { get; } = config;
 
@@ -35,5 +38,29 @@ public sealed class PoolerServices(PoolerConfig config, IActorRef poolRegion, IL
         }
     }
 
-    public void ReleaseClient() => Interlocked.Decrement(ref _clients);
+    public void ReleaseClient()
+    {
+        if (Interlocked.Decrement(ref _clients) == 0 && _stopping.IsCancellationRequested)
+            _drained.TrySetResult();
+    }
+
+    /// <summary>Completes when, after <see cref="BeginShutdown"/>, the last client has gone.</summary>
+    public Task Drained => _drained.Task;
+
+    /// <summary>Cancelled when the node starts shutting down: sessions finish their transaction, then close.</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>Cancelled when shutdown_timeout has passed: every session closes at once.</summary>
+    public CancellationToken StopNow => _stopNow.Token;
+
+    /// <summary>Begins a graceful shutdown; after shutdown_timeout the remaining sessions are cut.</summary>
+    public void BeginShutdown()
+    {
+        if (_stopping.IsCancellationRequested)
+            return;
+        _stopping.Cancel();
+        if (ClientCount == 0)
+            _drained.TrySetResult();
+        _stopNow.CancelAfter(Config.General.ShutdownTimeout > TimeSpan.Zero ? Config.General.ShutdownTimeout : TimeSpan.Zero);
+    }
 }

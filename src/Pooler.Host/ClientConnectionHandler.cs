@@ -16,10 +16,19 @@ public sealed class ClientConnectionHandler(
     PoolerConfig config,
     ActorSystem system,
     IRequiredActor<PoolRegion> poolRegion,
+    IHostApplicationLifetime lifetime,
     ILoggerFactory loggerFactory) : ConnectionHandler
 {
     private readonly Lazy<PoolerServices> _services = new(() =>
-        new PoolerServices(config, poolRegion.ActorRef, loggerFactory));
+    {
+        var services = new PoolerServices(config, poolRegion.ActorRef, loggerFactory);
+        // SIGTERM/SIGINT: let running transactions finish, then close (see SessionDrain).
+        lifetime.ApplicationStopping.Register(services.BeginShutdown);
+        return services;
+    });
+
+    /// <summary>The node's shared session services, once the first client has connected.</summary>
+    public PoolerServices? ServicesIfStarted => _services.IsValueCreated ? _services.Value : null;
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {

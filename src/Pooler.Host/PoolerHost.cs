@@ -33,6 +33,9 @@ public static class PoolerHost
         // The framework's own start-up chatter would bury Pooler's one line per event.
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
 
+        // Kestrel waits this long for sessions to finish their transactions before it aborts them.
+        builder.Services.Configure<HostOptions>(o =>
+            o.ShutdownTimeout = config.General.ShutdownTimeout + TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(new ConfigSource(configPath));
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -44,6 +47,8 @@ public static class PoolerHost
 
         builder.Services.AddAkka(config.Cluster.SystemName, (akka, _) => ConfigureAkka(akka, config));
         builder.Services.AddHostedService<StartupReport>();
+        builder.Services.AddSingleton<ClientConnectionHandler>();
+        builder.Services.AddHostedService<SessionDrain>();
 
         return builder.Build();
     }
@@ -69,6 +74,9 @@ public static class PoolerHost
                 Roles = [.. cluster.Roles],
                 SplitBrainResolver = new KeepMajorityOption(),
             })
+            // The host stops the actor system after sessions have drained (SessionDrain), not the CLR
+            // exit hook, which would stop the pools the moment SIGTERM arrives.
+            .AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend)
             // Durable DData pulls in LMDB and is not needed: the shard coordinator's state is rebuilt.
             .AddHocon("akka.cluster.sharding.distributed-data.durable.keys = []", HoconAddMode.Prepend)
             .WithShardRegion<PoolRegion>(PoolRegion.TypeName,

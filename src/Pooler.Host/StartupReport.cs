@@ -21,6 +21,10 @@ public sealed class StartupReport(
         lifetime.ApplicationStarted.Register(() =>
             logger.LogInformation("ready: accepting clients on {Host}:{Port}", config.General.Host, config.General.Port));
 
+        lifetime.ApplicationStopping.Register(() =>
+            logger.LogInformation("shutdown requested: no new sessions; running transactions may finish within shutdown_timeout ({Timeout} ms)",
+                config.General.ShutdownTimeout.TotalMilliseconds));
+
         var cluster = Akka.Cluster.Cluster.Get(system);
         cluster.RegisterOnMemberUp(() =>
             logger.LogInformation("cluster node {Address} is Up (roles: {Roles})",

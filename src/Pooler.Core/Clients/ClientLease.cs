@@ -81,8 +81,28 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
         {
             Pending = Math.Max(0, Pending - 1);
             LastStatus = status;
-            if (Released || Mode == PoolMode.Session || Pending > 0 || OpenBatch || status != TransactionStatus.Idle)
+            if (Released || Pending > 0 || OpenBatch)
                 return ReadyAction.Forward;
+            // Session mode keeps the server for the whole session, except when the node is
+            // shutting down: then the session ends after its transaction.
+            if (Mode == PoolMode.Session && !(session.IsStopping && status == TransactionStatus.Idle))
+            {
+                if (status != TransactionStatus.Idle)
+                    session.ArmIdleInTransactionTimer();
+                return ReadyAction.Forward;
+            }
+            if (status != TransactionStatus.Idle)
+            {
+                if (Mode != PoolMode.Statement)
+                {
+                    session.ArmIdleInTransactionTimer();
+                    return ReadyAction.Forward;
+                }
+                // Statement mode hands the server back after every statement, so a transaction
+                // block cannot be kept: refuse it rather than silently hold the connection.
+                Released = true;
+                return ReadyAction.Refuse;
+            }
             Released = true;
             CaptureFinalSettings();
             return ReadyAction.ForwardAndRelease;
@@ -101,6 +121,8 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
         }
         session.OnLeaseEnded(this, reusable: true);
     }
+
+    public void OnRefused() => session.OnTransactionBlockRefused(this);
 
     /// <summary>Called by the client loop after its flush; completes a check-in that waited for it.</summary>
     public void EndFlush()

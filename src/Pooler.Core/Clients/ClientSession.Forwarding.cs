@@ -15,6 +15,7 @@ public sealed partial class ClientSession
     private enum ChunkOutcome { Forwarded, LeaseEnded, Terminate, Violation }
 
     private long _clientRemaining; // bytes of a client message still to pass through
+    private CancellationTokenSource? _idleInTransaction;
 
     /// <summary>
     /// The client's side of the byte pump: passes the client's bytes to the server connection it
@@ -23,15 +24,20 @@ public sealed partial class ClientSession
     private async Task ForwardAsync()
     {
         var max = General.MaxMessageSize;
+        if (General.IdleClientInTransactionTimeout > TimeSpan.Zero)
+            _idleInTransaction = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         while (true)
         {
             ReadResult read;
             try
             {
-                read = await Input.ReadAsync(_closing.Token);
+                read = await Input.ReadAsync(_idleInTransaction?.Token ?? _closing.Token);
+                _idleInTransaction?.CancelAfter(Timeout.InfiniteTimeSpan);
             }
             catch (OperationCanceledException)
             {
+                if (!_closing.IsCancellationRequested)
+                    await IdleInTransactionTimeoutAsync();
                 return;
             }
             var buffer = read.Buffer;
@@ -83,6 +89,38 @@ public sealed partial class ClientSession
             if (outcome == ChunkOutcome.Terminate || read.IsCompleted)
                 return;
         }
+    }
+
+    /// <summary>
+    /// Called when the server reports the client's transaction open and nothing else pending: the
+    /// client now has idle_client_in_transaction_timeout to send its next message.
+    /// </summary>
+    internal void ArmIdleInTransactionTimer()
+    {
+        try
+        {
+            _idleInTransaction?.CancelAfter(General.IdleClientInTransactionTimeout);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>The client held a transaction open and silent too long: its server is closed (rolling it back).</summary>
+    private async Task IdleInTransactionTimeoutAsync()
+    {
+        var limit = General.IdleClientInTransactionTimeout;
+        _log.LogInformation("client {Client}: idle in transaction for {Limit} ms; disconnecting it", Id, limit.TotalMilliseconds);
+        if (_lease is { } lease)
+        {
+            lock (lease.Gate)
+                lease.Released = true;
+            _pool?.Tell(new Checkin(lease.Server, Reusable: false));
+            _lease = null;
+        }
+        await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.IdleInTransactionSessionTimeout,
+            $"terminating connection: idle in transaction for longer than idle_client_in_transaction_timeout " +
+            $"({limit.TotalMilliseconds:0} ms); the transaction was rolled back");
     }
 
     private static bool IsEnded(ClientLease lease)
@@ -196,6 +234,18 @@ public sealed partial class ClientSession
     /// <summary>Gets a server connection from the pool and prepares it with this client's settings.</summary>
     private async Task<ClientLease?> CheckoutAsync()
     {
+        // A connection that fails its health check is dropped and another one asked for.
+        for (var attempt = 1; ; attempt++)
+        {
+            var outcome = await TryCheckoutAsync(lastAttempt: attempt == 3);
+            if (outcome.Retry)
+                continue;
+            return outcome.Lease;
+        }
+    }
+
+    private async Task<(ClientLease? Lease, bool Retry)> TryCheckoutAsync(bool lastAttempt)
+    {
         object reply;
         try
         {
@@ -203,16 +253,18 @@ public sealed partial class ClientSession
         }
         catch (OperationCanceledException)
         {
-            return null;
+            return (null, false);
         }
         if (reply is CheckoutFailed failed)
         {
             _log.LogWarning("client {Client} ({User}@{Pool}): no server connection: {Reason}", Id, _userName,
                 _poolConfig!.Name, failed.Message);
             await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, failed.SqlState, failed.Message);
-            return null;
+            return (null, false);
         }
         var server = ((Assigned)reply).Server;
+        if (!lastAttempt && !await HealthyAsync(server))
+            return (null, true);
         var lease = new ClientLease(this, server, Output, _poolConfig!.PoolMode);
         try
         {
@@ -229,12 +281,41 @@ public sealed partial class ClientSession
             _log.LogWarning("client {Client}: could not apply its settings on {Server}: {Error}", Id, server, e.Message);
             await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.ConnectionFailure,
                 $"could not prepare a server connection: {e.Message}");
-            return null;
+            return (null, false);
         }
         lease.SnapshotSettings(TrackedSettings);
         server.Attach(lease);
         _lease = lease;
-        return lease;
+        return (lease, false);
+    }
+
+    /// <summary>
+    /// A connection idle longer than healthcheck_delay may have died quietly (server restart,
+    /// firewall): an empty query proves it before the client's bytes go to it.
+    /// </summary>
+    private async Task<bool> HealthyAsync(ServerConnection server)
+    {
+        var delay = General.HealthcheckDelay;
+        if (server.IsClosed)
+        {
+            _pool!.Tell(new Checkin(server, Reusable: false));
+            return false;
+        }
+        if (delay <= TimeSpan.Zero || DateTime.UtcNow - server.LastUsed < delay)
+            return true;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+            timeout.CancelAfter(General.HealthcheckTimeout > TimeSpan.Zero ? General.HealthcheckTimeout : TimeSpan.FromSeconds(5));
+            await server.RunInternalAsync(";", timeout.Token);
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.LogWarning("client {Client}: {Server} failed its health check ({Error}); closing it", Id, server, e.Message);
+            _pool!.Tell(new Checkin(server, Reusable: false));
+            return false;
+        }
     }
 
     /// <summary>

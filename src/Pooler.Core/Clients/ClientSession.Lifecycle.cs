@@ -2,6 +2,7 @@ using Akka.Actor;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Pooler.Config;
+using Pooler.Core.Wire;
 using Pooler.Protocol;
 using static Pooler.Core.Pools.PoolProtocol;
 
@@ -10,8 +11,65 @@ namespace Pooler.Core.Clients;
 public sealed partial class ClientSession
 {
     /// <summary>A lease ended normally (its last ReadyForQuery is flushed): the server goes back to the pool.</summary>
-    internal void OnLeaseEnded(ClientLease lease, bool reusable) =>
-        _pool?.Tell(new Checkin(lease.Server, reusable));
+    internal void OnLeaseEnded(ClientLease lease, bool reusable)
+    {
+        _pool?.Tell(new Checkin(lease.Server, reusable && lease.Mode != PoolMode.Session));
+        if (_services.Stopping.IsCancellationRequested)
+            _ = SayGoodbyeAsync();
+    }
+
+    /// <summary>The node is shutting down: a client between transactions leaves now, others after theirs.</summary>
+    private void OnNodeStopping()
+    {
+        var lease = _lease;
+        if (lease is not null)
+        {
+            lock (lease.Gate)
+            {
+                if (!lease.Released && (lease.Pending > 0 || lease.OpenBatch || lease.LastStatus != TransactionStatus.Idle))
+                    return; // ClientLease ends the lease at the transaction's end (see OnReadyForQuery)
+                lease.Released = true;
+            }
+            // Session mode between transactions: the server goes back without a reset; the pool closes it.
+            if (lease.Mode == PoolMode.Session)
+                _pool?.Tell(new Checkin(lease.Server, Reusable: false));
+        }
+        _ = SayGoodbyeAsync();
+    }
+
+    private async Task SayGoodbyeAsync()
+    {
+        try
+        {
+            await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.AdminShutdown,
+                "terminating connection: Pooler is shutting down", hint: "reconnect to another Pooler node");
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or OperationCanceledException)
+        {
+        }
+        _closing.Cancel();
+    }
+
+    /// <summary>
+    /// Statement mode: the client opened a transaction block. Its server connection is closed (the
+    /// transaction dies with it) and the client is told why, then disconnected.
+    /// </summary>
+    internal void OnTransactionBlockRefused(ClientLease lease)
+    {
+        _log.LogWarning("client {Client}: opened a transaction block in statement mode; disconnecting it", Id);
+        _pool?.Tell(new Checkin(lease.Server, Reusable: false));
+        try
+        {
+            ErrorResponse.Create(ErrorSeverity.Fatal, SqlState.ActiveSqlTransaction,
+                $"transaction blocks are not allowed in statement pool mode (pool {_poolConfig?.Name})",
+                hint: "run single statements, or use pool_mode = \"transaction\" or \"session\" for this pool").WriteTo(Output);
+            _ = Output.FlushAsync().AsTask();
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+        }
+        _closing.Cancel();
+    }
 
     /// <summary>
     /// The server connection died while lent to this client. Every request it had not answered gets

@@ -43,12 +43,16 @@ public sealed partial class ClientSession : ReceiveActor
     public static Props Props(ConnectionContext client, PoolerServices services, TaskCompletionSource done) =>
         Akka.Actor.Props.Create(() => new ClientSession(client, services, done));
 
+    internal bool IsStopping => _services.Stopping.IsCancellationRequested;
+
     /// <summary>The connection id, as in logs and SHOW CLIENTS.</summary>
     public string Id => _client.ConnectionId;
 
     protected override void PreStart()
     {
         _self = Self;
+        _services.Stopping.Register(OnNodeStopping);
+        _services.StopNow.Register(() => _closing.Cancel());
         _ = Task.Run(RunGuardedAsync);
     }
 
@@ -82,6 +86,10 @@ public sealed partial class ClientSession : ReceiveActor
                 await RunAsync();
             else
                 await RefuseTooManyClientsAsync();
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+            // Closed on purpose (shutdown, kill): nothing more to say.
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

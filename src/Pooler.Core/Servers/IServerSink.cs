@@ -12,6 +12,10 @@ public enum ReadyAction
 
     /// <summary>Forward it, flush, then detach: the unit of work (transaction, statement) is over.</summary>
     ForwardAndRelease,
+
+    /// <summary>Do not forward it; detach and tell the sink (<see cref="IServerSink.OnRefused"/>):
+    /// the client did something its pool mode does not allow.</summary>
+    Refuse,
 }
 
 /// <summary>
@@ -34,6 +38,9 @@ public interface IServerSink
     /// connection no longer writes to this sink.
     /// </summary>
     void OnReleased();
+
+    /// <summary>Called instead of <see cref="OnReleased"/> after a <see cref="ReadyAction.Refuse"/>.</summary>
+    void OnRefused();
 
     /// <summary>The server connection broke (closed, protocol error) while lent to this sink.</summary>
     void OnServerLost(string reason);

@@ -52,6 +52,8 @@ public sealed partial class ServerConnection
                 _completion.TrySetException(new ServerQueryException($"{error.SqlState}: {error.Message}"));
         }
 
+        public void OnRefused() => OnReleased();
+
         public void OnServerLost(string reason) => _completion.TrySetException(new ServerQueryException(reason));
 
         private static ErrorResponse? FindError(ReadOnlySpan<byte> answer)

@@ -37,10 +37,13 @@ public sealed partial class ServerConnection
                     reason = $"protocol violation from the server: {violation}";
                     break;
                 }
-                if (released && sink is not null)
+                if (released != ReadyAction.Forward && sink is not null)
                 {
                     Interlocked.CompareExchange(ref _sink, null, sink);
-                    sink.OnReleased();
+                    if (released == ReadyAction.Refuse)
+                        sink.OnRefused();
+                    else
+                        sink.OnReleased();
                 }
                 if (read.IsCompleted && consumed.Equals(buffer.End))
                     break;
@@ -60,9 +63,9 @@ public sealed partial class ServerConnection
     /// got. Stops after a ReadyForQuery that ends the lending, so later bytes are not sent to a
     /// client that no longer holds the connection.
     /// </summary>
-    private SequencePosition Process(in ReadOnlySequence<byte> buffer, IServerSink? sink, out bool released, out string? violation)
+    private SequencePosition Process(in ReadOnlySequence<byte> buffer, IServerSink? sink, out ReadyAction released, out string? violation)
     {
-        released = false;
+        released = ReadyAction.Forward;
         violation = null;
         var rest = buffer;
         var pending = buffer.Slice(0, 0); // contiguous pass-through bytes not yet written
@@ -110,11 +113,12 @@ public sealed partial class ServerConnection
             var action = header.Type == BackendMessageType.ReadyForQuery
                 ? sink.OnReadyForQuery(ReadyForQuery.ReadStatus(payload))
                 : ReadyAction.Forward;
-            pending = buffer.Slice(pending.Start, frame.End);
+            if (action != ReadyAction.Refuse)
+                pending = buffer.Slice(pending.Start, frame.End);
             rest = rest.Slice(frameLength);
-            if (action == ReadyAction.ForwardAndRelease)
+            if (action != ReadyAction.Forward)
             {
-                released = true;
+                released = action;
                 break;
             }
         }

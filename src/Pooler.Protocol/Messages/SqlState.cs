@@ -11,6 +11,13 @@ public static class SqlState
     public const string FeatureNotSupported = "0A000";
     public const string InvalidAuthorizationSpecification = "28000";
     public const string InvalidPassword = "28P01";
+
+    /// <summary>active_sql_transaction: a transaction block where one is not allowed.</summary>
+    public const string ActiveSqlTransaction = "25001";
+
+    /// <summary>idle_in_transaction_session_timeout.</summary>
+    public const string IdleInTransactionSessionTimeout = "25P03";
+
     public const string InvalidCatalogName = "3D000";
     public const string TooManyConnections = "53300";
     public const string ConfigurationLimitExceeded = "53400";

@@ -1,0 +1,33 @@
+using Pooler.Config;
+
+namespace Pooler.Host;
+
+/// <summary>
+/// Holds the host's shutdown until every client session has finished its transaction and left
+/// (or shutdown_timeout has passed). Registered after the actor system, it is stopped before it,
+/// so the pools stay alive while sessions drain.
+/// </summary>
+public sealed class SessionDrain(ClientConnectionHandler handler, PoolerConfig config, ILogger<SessionDrain> logger)
+    : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (handler.ServicesIfStarted is not { } services)
+            return;
+        services.BeginShutdown();
+        if (services.ClientCount > 0)
+            logger.LogInformation("shutting down: waiting up to shutdown_timeout ({Timeout} ms) for {Clients} client(s) to finish",
+                config.General.ShutdownTimeout.TotalMilliseconds, services.ClientCount);
+        try
+        {
+            await services.Drained.WaitAsync(config.General.ShutdownTimeout + TimeSpan.FromSeconds(2), cancellationToken);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            logger.LogWarning("shutting down: {Clients} client(s) still connected after shutdown_timeout; closing them",
+                services.ClientCount);
+        }
+    }
+}
