@@ -120,10 +120,19 @@ TOML
   export PGPASSWORD=demo-password
   local psql_cmd=(psql -X -h 127.0.0.1 -p "$pooler_port" -U demo_user -d demo)
   log "psql through Pooler: ${psql_cmd[*]}"
+  "${psql_cmd[@]}" -c "SELECT version()" -c "SELECT pg_backend_pid() AS server_pid, current_user, current_database()"
+
+  log "pgbench through Pooler: 10 clients, transaction mode, pool_size = 1"
+  pgbench -i -s 1 -q -h 127.0.0.1 -p "$pooler_port" -U demo_user demo 2>&1 | tail -n 1
+  pgbench -n -c 10 -j 2 -T 5 -h 127.0.0.1 -p "$pooler_port" -U demo_user demo 2>&1 \
+    | grep -E "clients|transactions actually processed|failed|tps"
+  log "server connections PostgreSQL saw for demo_user (one for all ten clients):"
+  as_pg "$PG_BIN/psql" -X -q -h "$work" -p "$pg_port" -U postgres -d postgres -A -t \
+    -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'demo_user'"
+
   if [ -t 0 ] && [ -t 1 ]; then
+    log "your turn: an interactive psql through Pooler (\\q to quit)"
     "${psql_cmd[@]}" || true
-  else
-    "${psql_cmd[@]}" -c "SELECT version()" -c "SELECT pg_backend_pid(), current_user, current_database()" || true
   fi
 }
 

@@ -45,7 +45,8 @@ public static class PoolerHost
                 listen => listen.UseConnectionHandler<ClientConnectionHandler>());
         });
 
-        builder.Services.AddAkka(config.Cluster.SystemName, (akka, _) => ConfigureAkka(akka, config));
+        builder.Services.AddAkka(config.Cluster.SystemName, (akka, services) =>
+            ConfigureAkka(akka, config, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService<StartupReport>();
         builder.Services.AddSingleton<ClientConnectionHandler>();
         builder.Services.AddHostedService<SessionDrain>();
@@ -53,12 +54,14 @@ public static class PoolerHost
         return builder.Build();
     }
 
-    private static void ConfigureAkka(AkkaConfigurationBuilder akka, PoolerConfig config)
+    private static void ConfigureAkka(AkkaConfigurationBuilder akka, PoolerConfig config, ILoggerFactory loggerFactory)
     {
         var cluster = config.Cluster;
         akka.ConfigureLoggers(loggers =>
             {
-                loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
+                // Akka's own info lines (remoting, gossip) drown Pooler's; the cluster events an
+                // operator needs are logged by Pooler itself.
+                loggers.LogLevel = Akka.Event.LogLevel.WarningLevel;
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             })
@@ -82,7 +85,7 @@ public static class PoolerHost
             .WithShardRegion<PoolRegion>(PoolRegion.TypeName,
                 poolName => PoolSupervisor.Props(
                     config.FindPool(poolName) ?? throw new InvalidOperationException($"no pool named {poolName}"),
-                    config.General),
+                    config.General, loggerFactory),
                 new PoolMessageExtractor(),
                 new ShardOptions
                 {

@@ -2,6 +2,7 @@ using Akka.Actor;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Pooler.Config;
+using Pooler.Core.Servers;
 using Pooler.Core.Wire;
 using Pooler.Protocol;
 using static Pooler.Core.Pools.PoolProtocol;
@@ -166,14 +167,7 @@ public sealed partial class ClientSession
         _log.LogInformation("client {Client}: cancelling its query on {Server}", Id, lease.Server);
         try
         {
-            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await socket.ConnectAsync(target.Host, target.Port, timeout.Token);
-            var writer = new System.Buffers.ArrayBufferWriter<byte>();
-            new CancelRequest(key.ProcessId, key.SecretKey).WriteTo(writer);
-            await socket.SendAsync(writer.WrittenMemory, timeout.Token);
-            // PostgreSQL closes the connection when it has read the request.
-            await socket.ReceiveAsync(new byte[1], timeout.Token);
+            await PostgresCancel.SendAsync(target.Host, target.Port, key, TimeSpan.FromSeconds(5));
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {

@@ -171,6 +171,19 @@ public sealed partial class ClientSession
 
     private async Task RefuseTooManyClientsAsync()
     {
+        // Answer the startup phase first (SSLRequest wants one byte, not an error), as PostgreSQL
+        // does: a client that asked for TLS could not read the error otherwise.
+        using var login = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        login.CancelAfter(General.ClientLoginTimeout > TimeSpan.Zero ? General.ClientLoginTimeout : TimeSpan.FromSeconds(60));
+        try
+        {
+            if (await ReadStartupAsync(login.Token) is null)
+                return;
+        }
+        catch (Exception e) when (e is OperationCanceledException or ProtocolViolationException)
+        {
+            return;
+        }
         _log.LogWarning("client {Client} from {Remote}: refused, max_client_conn ({Limit}) reached",
             Id, _client.RemoteEndPoint, General.MaxClientConnections);
         await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.TooManyConnections,

@@ -1,5 +1,5 @@
 using Akka.Actor;
-using Akka.Event;
+using Microsoft.Extensions.Logging;
 using Pooler.Config;
 using Pooler.Core.Servers;
 using Pooler.Protocol;
@@ -16,17 +16,19 @@ namespace Pooler.Core.Pools;
 public sealed class PoolSupervisor : ReceiveActor, IWithTimers
 {
     private static readonly TimeSpan JanitorInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan RetireLimit = TimeSpan.FromSeconds(10);
 
     private readonly PoolConfig _pool;
     private readonly GeneralConfig _general;
     private readonly Dictionary<string, UserPool> _users = new(StringComparer.Ordinal);
     private readonly List<(IActorRef ReplyTo, string User)> _parameterWaiters = [];
-    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly ILogger _log;
     private readonly CancellationTokenSource _stopping = new();
     private IReadOnlyDictionary<string, string>? _serverParameters;
 
-    public PoolSupervisor(PoolConfig pool, GeneralConfig general)
+    public PoolSupervisor(PoolConfig pool, GeneralConfig general, ILoggerFactory loggerFactory)
     {
+        _log = loggerFactory.CreateLogger<PoolSupervisor>();
         _pool = pool;
         _general = general;
         var shard = pool.Shards[0];
@@ -51,12 +53,12 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(PoolConfig pool, GeneralConfig general) =>
-        Akka.Actor.Props.Create(() => new PoolSupervisor(pool, general));
+    public static Props Props(PoolConfig pool, GeneralConfig general, ILoggerFactory loggerFactory) =>
+        Akka.Actor.Props.Create(() => new PoolSupervisor(pool, general, loggerFactory));
 
     protected override void PreStart()
     {
-        _log.Info("pool {0}: supervisor started ({1} mode, users: {2})", _pool.Name, _pool.PoolMode.ToConfigName(),
+        _log.LogInformation("pool {Pool}: supervisor started ({Mode} mode, users: {Users})", _pool.Name, _pool.PoolMode.ToConfigName(),
             string.Join(", ", _users.Keys));
         Timers.StartPeriodicTimer("janitor", JanitorTick.Instance, JanitorInterval);
         WarmUp();
@@ -102,10 +104,11 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     private void OnCheckin(Checkin checkin)
     {
         var user = _users[checkin.Server.Target.PoolUser];
-        if (!checkin.Reusable || checkin.Server.IsClosed || Expired(user, checkin.Server))
+        if (checkin.Server.IsClosed)
+            return; // OnServerClosed accounts for it
+        if (!checkin.Reusable || Expired(user, checkin.Server))
         {
             Close(user, checkin.Server, checkin.Reusable ? "server_lifetime reached" : "returned in an unknown state");
-            Grow(user);
             return;
         }
         HandOut(user, checkin.Server);
@@ -141,7 +144,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
             return;
         }
         user.Open.Add(server);
-        _log.Info("pool {0}: opened {1} (backend pid {2}; {3}/{4} for user {5})", _pool.Name, server,
+        _log.LogInformation("pool {Pool}: opened {Server} (backend pid {Pid}; {Open}/{PoolSize} for user {User})", _pool.Name, server,
             server.KeyData?.ProcessId, user.Open.Count, user.User.PoolSize, user.User.Username);
         var self = Self;
         server.Closed.ContinueWith(t => self.Tell(new ServerClosed(connected.User, server, t.Result)),
@@ -161,7 +164,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     {
         var user = _users[failed.User];
         user.Connecting--;
-        _log.Warning("pool {0}: cannot open a server connection for user {1}: {2}", _pool.Name, failed.User, failed.Message);
+        _log.LogWarning("pool {Pool}: cannot open a server connection for user {User}: {Reason}", _pool.Name, failed.User, failed.Message);
         // Every waiter would meet the same failure: tell them now rather than at a timeout.
         foreach (var waiter in user.Waiters)
             waiter.ReplyTo.Tell(new CheckoutFailed(failed.SqlState, failed.Message, waiter.RequestId));
@@ -178,7 +181,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         var user = _users[closed.User];
         if (!user.Open.Contains(closed.Server))
             return;
-        _log.Info("pool {0}: {1} closed: {2}", _pool.Name, closed.Server, closed.Reason);
+        _log.LogInformation("pool {Pool}: {Server} closed: {Reason}", _pool.Name, closed.Server, closed.Reason);
         user.Forget(closed.Server);
         Grow(user);
     }
@@ -269,11 +272,16 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     private static void Lend(ServerConnection server, IActorRef replyTo, long requestId) =>
         replyTo.Tell(new Assigned(server, requestId));
 
+    /// <summary>
+    /// Closes a connection. It keeps counting against pool_size until its backend is really gone
+    /// (<see cref="OnServerClosed"/>), so a backend still finishing a cancelled query never lets the
+    /// pool open one connection too many.
+    /// </summary>
     private void Close(UserPool user, ServerConnection server, string reason)
     {
-        _log.Info("pool {0}: closing {1}: {2}", _pool.Name, server, reason);
-        user.Forget(server);
-        _ = server.DisposeAsync().AsTask();
+        _log.LogInformation("pool {Pool}: closing {Server}: {Reason}", _pool.Name, server, reason);
+        user.RemoveIdle(server);
+        _ = server.RetireAsync(RetireLimit);
     }
 
     private static bool Expired(UserPool user, ServerConnection server) =>

@@ -49,10 +49,16 @@ internal sealed class UserPool(UserConfig user, ServerTarget target)
         return false;
     }
 
-    /// <summary>Removes a connection that closed or is being closed from every list.</summary>
+    /// <summary>Removes a connection whose backend is gone from every list.</summary>
     public void Forget(ServerConnection server)
     {
         Open.Remove(server);
+        RemoveIdle(server);
+    }
+
+    /// <summary>Takes a connection off the idle list (it is being closed, or is gone).</summary>
+    public void RemoveIdle(ServerConnection server)
+    {
         if (Idle.Contains(server))
         {
             var keep = Idle.Where(s => s != server).Reverse().ToArray();

@@ -146,6 +146,30 @@ public sealed partial class ServerConnection : IAsyncDisposable
         Volatile.Write(ref _sink, sink);
     }
 
+    /// <summary>
+    /// Ends the connection without losing track of the backend: its query (if any) is cancelled, a
+    /// Terminate is sent, and the reader keeps discarding until PostgreSQL closes its end, so the
+    /// backend is really gone when <see cref="Closed"/> completes (a plain close leaves a busy
+    /// backend running until its query ends, and the pool would count one connection too few).
+    /// </summary>
+    public async Task RetireAsync(TimeSpan limit)
+    {
+        Volatile.Write(ref _sink, null);
+        try
+        {
+            if (KeyData is { } key)
+                await PostgresCancel.SendAsync(Target.Host, Target.Port, key, limit);
+            Terminate.Write(Output);
+            await Output.FlushAsync();
+            await Closed.WaitAsync(limit);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Unreachable or too slow: close our end and let PostgreSQL notice.
+        }
+        await DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

@@ -225,6 +225,16 @@ public sealed class WireClient : IAsyncDisposable
         _end += read;
     }
 
+    /// <summary>
+    /// Drops the connection the way a crashed client does: no Terminate, and a reset (RST) rather
+    /// than an orderly close, because linger on with a zero timeout makes close send RST.
+    /// </summary>
+    public void Abort()
+    {
+        _socket.LingerState = new LingerOption(true, 0);
+        _socket.Close();
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
@@ -232,7 +242,7 @@ public sealed class WireClient : IAsyncDisposable
             if (_socket.Connected)
                 await SendAsync(Terminate.Write);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
         _socket.Dispose();

@@ -1,0 +1,18 @@
+namespace Pooler.IntegrationTests.Infrastructure;
+
+/// <summary>Waits for a condition with a deadline instead of sleeping for a guessed time.</summary>
+public static class Eventually
+{
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (await condition())
+                return;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0.#}s waiting until {what}");
+            await Task.Delay(20);
+        }
+    }
+}
