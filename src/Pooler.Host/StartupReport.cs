@@ -1,4 +1,6 @@
 using Akka.Actor;
+using Akka.Hosting;
+using Pooler.Core.Pools;
 using Pooler.Config;
 
 namespace Pooler.Host;
@@ -8,6 +10,7 @@ public sealed class StartupReport(
     PoolerConfig config,
     ConfigSource source,
     ActorSystem system,
+    IRequiredActor<PoolRegion> poolRegion,
     IHostApplicationLifetime lifetime,
     ILogger<StartupReport> logger) : IHostedService
 {
@@ -27,8 +30,14 @@ public sealed class StartupReport(
 
         var cluster = Akka.Cluster.Cluster.Get(system);
         cluster.RegisterOnMemberUp(() =>
+        {
             logger.LogInformation("cluster node {Address} is Up (roles: {Roles})",
-                cluster.SelfAddress, string.Join(",", cluster.SelfRoles)));
+                cluster.SelfAddress, string.Join(",", cluster.SelfRoles));
+            // Start every pool's supervisor now rather than at its first client, so that
+            // min_pool_size connections are open before anyone asks.
+            foreach (var pool in config.Pools)
+                poolRegion.ActorRef.Tell(new PoolEnvelope(pool.Name, new PoolProtocol.GetPoolRef()));
+        });
         return Task.CompletedTask;
     }
 

@@ -330,10 +330,13 @@ public sealed partial class ClientSession
             _desiredSettings[name] = value;
     }
 
-    /// <summary>A SET statement for the client settings this server does not have yet, or null.</summary>
+    /// <summary>
+    /// The statements that give this server the client's settings, or null when it has them: a
+    /// set_config for each setting that differs, a RESET for each one another client had us set.
+    /// </summary>
     private string? SettingsToApply(ServerConnection server)
     {
-        System.Text.StringBuilder? sql = null;
+        var sets = new List<string>();
         foreach (var (name, value) in _desiredSettings)
         {
             // Reported parameters (ParameterStatus) are known exactly; search_path is not reported,
@@ -342,11 +345,23 @@ public sealed partial class ClientSession
                         server.AppliedSettings.TryGetValue(name, out current);
             if (known && current == value)
                 continue;
-            sql ??= new System.Text.StringBuilder();
-            sql.Append("SET ").Append(QuoteIdentifier(name)).Append(" = ").Append(QuoteLiteral(value)).Append(';');
+            // set_config takes the value as a raw string, exactly as a startup parameter is taken
+            // (SET would read 'a,b' as one quoted search_path element).
+            sets.Add($"pg_catalog.set_config({QuoteLiteral(name)}, {QuoteLiteral(value)}, false)");
             server.AppliedSettings[name] = value;
         }
-        return sql?.ToString();
+        var resets = new List<string>();
+        foreach (var name in server.AppliedSettings.Keys.ToArray())
+        {
+            if (_desiredSettings.ContainsKey(name))
+                continue;
+            resets.Add($"RESET \"{name.Replace("\"", "\"\"")}\"");
+            server.AppliedSettings.Remove(name);
+        }
+        if (sets.Count == 0 && resets.Count == 0)
+            return null;
+        var sql = sets.Count > 0 ? "SELECT " + string.Join(", ", sets) : "";
+        return string.Join("; ", resets.Prepend(sql).Where(s => s.Length > 0));
     }
 
     /// <summary>After a SET, adopt the server's own spelling (DateStyle 'ISO' reads back as 'ISO, MDY').</summary>
@@ -356,8 +371,6 @@ public sealed partial class ClientSession
             if (server.Parameters.TryGetValue(name, out var reported))
                 _desiredSettings[name] = reported;
     }
-
-    private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
 
     private static string QuoteLiteral(string value) => "'" + value.Replace("'", "''") + "'";
 

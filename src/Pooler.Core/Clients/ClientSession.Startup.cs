@@ -153,6 +153,9 @@ public sealed partial class ClientSession
         {
             var shown = _desiredSettings.TryGetValue(name, out var desired) ? desired : value;
             new ParameterStatus(name, shown).WriteTo(Output);
+            // What the client was told is what it expects on every server it gets from now on.
+            if (Array.Exists(TrackedSettings, s => s.Equals(name, StringComparison.OrdinalIgnoreCase)))
+                _desiredSettings.TryAdd(name, value);
         }
         foreach (var (name, value) in _desiredSettings)
             if (!serverParameters.ContainsKey(name) && name != "search_path")
