@@ -36,27 +36,23 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
     public TransactionStatus LastStatus { get; private set; } = TransactionStatus.Idle;
 
     private bool _checkinOwed;
-    private Dictionary<string, string?>? _initialSettings;
+    private long _parameterVersion;
 
-    /// <summary>Tracked settings the client changed while it held the server (its own SET), read at release.</summary>
+    /// <summary>Tracked settings as the server reports them at release, if they changed during the lease
+    /// (the client's own SET): the client saw those ParameterStatus messages, so that is its view now.</summary>
     public IReadOnlyDictionary<string, string>? FinalSettings { get; private set; }
 
-    /// <summary>Remembers the tracked settings as the lease starts, to see later what the client changed.</summary>
-    public void SnapshotSettings(IReadOnlyList<string> names)
-    {
-        _initialSettings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        foreach (var name in names)
-            _initialSettings[name] = Server.Parameters.TryGetValue(name, out var value) ? value : null;
-    }
+    /// <summary>Notes where the server's reported parameters stand as the lease starts.</summary>
+    public void MarkSettings() => _parameterVersion = Server.ParameterVersion;
 
     private void CaptureFinalSettings()
     {
-        if (_initialSettings is null)
+        if (Server.ParameterVersion == _parameterVersion)
             return;
-        Dictionary<string, string>? changed = null;
-        foreach (var (name, initial) in _initialSettings)
-            if (Server.Parameters.TryGetValue(name, out var now) && now != initial)
-                (changed ??= new(StringComparer.OrdinalIgnoreCase))[name] = now;
+        var changed = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in ClientSession.TrackedSettings)
+            if (Server.Parameters.TryGetValue(name, out var now))
+                changed[name] = now;
         FinalSettings = changed;
     }
 

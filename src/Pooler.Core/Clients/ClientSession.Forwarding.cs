@@ -283,7 +283,7 @@ public sealed partial class ClientSession
                 $"could not prepare a server connection: {e.Message}");
             return (null, false);
         }
-        lease.SnapshotSettings(TrackedSettings);
+        lease.MarkSettings();
         server.Attach(lease);
         _lease = lease;
         return (lease, false);
@@ -336,7 +336,7 @@ public sealed partial class ClientSession
     /// </summary>
     private string? SettingsToApply(ServerConnection server)
     {
-        var sets = new List<string>();
+        List<string>? statements = null;
         foreach (var (name, value) in _desiredSettings)
         {
             // Reported parameters (ParameterStatus) are known exactly; search_path is not reported,
@@ -347,21 +347,20 @@ public sealed partial class ClientSession
                 continue;
             // set_config takes the value as a raw string, exactly as a startup parameter is taken
             // (SET would read 'a,b' as one quoted search_path element).
-            sets.Add($"pg_catalog.set_config({QuoteLiteral(name)}, {QuoteLiteral(value)}, false)");
+            (statements ??= []).Add($"SELECT pg_catalog.set_config({QuoteLiteral(name)}, {QuoteLiteral(value)}, false)");
             server.AppliedSettings[name] = value;
         }
-        var resets = new List<string>();
-        foreach (var name in server.AppliedSettings.Keys.ToArray())
+        if (server.AppliedSettings.Count > 0)
         {
-            if (_desiredSettings.ContainsKey(name))
-                continue;
-            resets.Add($"RESET \"{name.Replace("\"", "\"\"")}\"");
-            server.AppliedSettings.Remove(name);
+            foreach (var name in server.AppliedSettings.Keys.ToArray())
+            {
+                if (_desiredSettings.ContainsKey(name))
+                    continue;
+                (statements ??= []).Add($"RESET \"{name.Replace("\"", "\"\"")}\"");
+                server.AppliedSettings.Remove(name);
+            }
         }
-        if (sets.Count == 0 && resets.Count == 0)
-            return null;
-        var sql = sets.Count > 0 ? "SELECT " + string.Join(", ", sets) : "";
-        return string.Join("; ", resets.Prepend(sql).Where(s => s.Length > 0));
+        return statements is null ? null : string.Join("; ", statements);
     }
 
     /// <summary>After a SET, adopt the server's own spelling (DateStyle 'ISO' reads back as 'ISO, MDY').</summary>

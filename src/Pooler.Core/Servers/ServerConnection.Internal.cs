@@ -9,6 +9,11 @@ public sealed class ServerQueryException(string message) : Exception(message);
 
 public sealed partial class ServerConnection
 {
+    private long _parameterVersion;
+
+    /// <summary>Counts the ParameterStatus messages received, so a lease can tell whether any arrived.</summary>
+    public long ParameterVersion => Interlocked.Read(ref _parameterVersion);
+
     /// <summary>Settings Pooler has SET on this connection that the server does not report back.</summary>
     public Dictionary<string, string> AppliedSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
 

@@ -132,6 +132,7 @@ public sealed partial class ServerConnection
         var parameter = ParameterStatus.Read(payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray());
         lock (_parameters)
             _parameters[parameter.Name] = parameter.Value;
+        Interlocked.Increment(ref _parameterVersion);
     }
 
     /// <summary>A message nobody asked for arrived while the connection was idle.</summary>
