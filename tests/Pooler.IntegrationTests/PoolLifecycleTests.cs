@@ -54,4 +54,19 @@ public sealed class PoolLifecycleTests
 
         Assert.NotEqual(first, second);
     }
+
+    [Fact]
+    public async Task A_users_statement_timeout_applies_on_every_server_connection()
+    {
+        await using var server = await PostgresServer.StartAsync();
+        await using var pooler = await PoolerNode.StartAsync(server, "transaction", poolSize: 2, userExtra: "statement_timeout = 300");
+        await using var connection = await pooler.OpenAsync();
+        await using var show = new NpgsqlCommand("SHOW statement_timeout", connection);
+        await using var slow = new NpgsqlCommand("SELECT pg_sleep(5)", connection);
+
+        Assert.Equal("300ms", await show.ExecuteScalarAsync());
+        var error = await Assert.ThrowsAsync<PostgresException>(() => slow.ExecuteScalarAsync());
+        Assert.Equal("57014", error.SqlState);
+        Assert.Contains("statement timeout", error.MessageText);
+    }
 }

@@ -265,7 +265,7 @@ public sealed partial class ClientSession
         var server = ((Assigned)reply).Server;
         if (!lastAttempt && !await HealthyAsync(server))
             return (null, true);
-        var lease = new ClientLease(this, server, Output, _poolConfig!.PoolMode);
+        var lease = new ClientLease(this, server, Output, _poolMode);
         try
         {
             ApplyFinalSettings(_lease);

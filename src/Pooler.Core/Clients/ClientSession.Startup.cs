@@ -129,6 +129,10 @@ public sealed partial class ClientSession
             if (Array.Exists(TrackedSettings, s => s.Equals(name, StringComparison.OrdinalIgnoreCase)))
                 _desiredSettings[name] = value;
         StartupOptions.Apply(startup.Options, _desiredSettings);
+        // The user's statement_timeout is one more setting applied on every server connection.
+        if (user!.StatementTimeout > TimeSpan.Zero)
+            _desiredSettings["statement_timeout"] = ((long)user.StatementTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _poolMode = user.PoolMode;
 
         var poolRef = await _services.PoolRegion.Ask<PoolRef>(
             new PoolEnvelope(_poolConfig.Name, new GetPoolRef()), TimeSpan.FromSeconds(30), cancellationToken);
@@ -142,7 +146,7 @@ public sealed partial class ClientSession
         await Output.FlushAsync(cancellationToken);
         if (General.LogClientConnections)
             _log.LogInformation("client {Client} from {Remote}: login as {User} to {Database} ({Mode} mode)",
-                Id, _client.RemoteEndPoint, _userName, _poolConfig.Name, _poolConfig.PoolMode.ToConfigName());
+                Id, _client.RemoteEndPoint, _userName, _poolConfig.Name, _poolMode.ToConfigName());
         return true;
     }
 

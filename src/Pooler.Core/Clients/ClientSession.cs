@@ -26,6 +26,7 @@ public sealed partial class ClientSession : ReceiveActor
     private long _requestId;
     private IActorRef? _pool;
     private PoolConfig? _poolConfig;
+    private PoolMode _poolMode;
     private string _userName = "";
     private ClientLease? _lease;
     private int _processId;
@@ -98,6 +99,9 @@ public sealed partial class ClientSession : ReceiveActor
         finally
         {
             await EndSessionAsync();
+            if (_processId != 0 && General.LogClientDisconnections)
+                _log.LogInformation("client {Client} from {Remote}: {User}@{Pool} disconnected", Id, _client.RemoteEndPoint,
+                    _userName, _poolConfig?.Name);
             if (admitted)
                 _services.ReleaseClient();
             if (_processId != 0)
