@@ -176,4 +176,24 @@ public sealed class PoolerProcessTests : IDisposable
             good.StartupAsync(TestUsers.Scram.Name, TestUsers.Scram.Password, TestUsers.Database));
         Assert.Equal(SqlState.ConnectionFailure, refused.Error.SqlState);
     }
+
+    [Fact]
+    public async Task A_server_that_never_answers_the_login_fails_after_connect_timeout()
+    {
+        // A listener that accepts connections and never says a word: a hung PostgreSQL.
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        silent.Listen();
+        var silentPort = ((IPEndPoint)silent.LocalEndPoint!).Port;
+        var path = _config.Write(serverPort: silentPort, general: "connect_timeout = 300");
+        await using var pooler = PoolerProcess.Start("--config", path);
+        await pooler.WaitForLineAsync("ready: accepting clients");
+        await using var client = await WireClient.ConnectAsync("127.0.0.1", _config.ClientPort);
+
+        var error = await Assert.ThrowsAsync<ServerErrorException>(() =>
+            client.StartupAsync(TestUsers.Scram.Name, TestUsers.Scram.Password, TestUsers.Database));
+
+        Assert.Equal(SqlState.ConnectionFailure, error.Error.SqlState);
+        Assert.Contains("connect_timeout", error.Error.Message);
+    }
 }

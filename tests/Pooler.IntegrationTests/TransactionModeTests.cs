@@ -139,4 +139,49 @@ public sealed class TransactionModeTests(TransactionPoolFixture fixture) : IClas
         Assert.Equal("28P01", error.SqlState);
         Assert.DoesNotContain("wrong-password", _pooler.Process.Output);
     }
+
+    [Fact]
+    public async Task Notices_from_the_server_reach_the_client()
+    {
+        await using var connection = await _pooler.OpenAsync();
+        var notices = new List<string>();
+        connection.Notice += (_, e) => notices.Add(e.Notice.MessageText);
+        await using var command = new NpgsqlCommand("DO $$ BEGIN RAISE NOTICE 'hello from plpgsql'; END $$", connection);
+
+        await command.ExecuteNonQueryAsync();
+
+        Assert.Equal(["hello from plpgsql"], notices);
+    }
+
+    [Fact]
+    public async Task An_extended_batch_sent_behind_a_query_keeps_its_server_until_sync()
+    {
+        var (client, _) = await WireClient.LoginAsync(_pooler.Host, _pooler.Port, TestUsers.Scram.Name,
+            TestUsers.Scram.Password, TestUsers.Database);
+        await using var _c = client;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+
+        // The Query's ReadyForQuery arrives while the Parse (sent with a Flush, no Sync) is still
+        // open on the server: the transaction-mode lease must not end there.
+        await client.SendAsync(w =>
+        {
+            Pooler.Protocol.Query.Write(w, "SELECT 1");
+            new Pooler.Protocol.Parse("", "SELECT 2", []).WriteTo(w);
+            Pooler.Protocol.Flush.Write(w);
+        });
+        var first = await client.ReadResultAsync();
+        var parsed = await client.ReadMessageAsync(deadline.Token);
+        await client.SendAsync(w =>
+        {
+            new Pooler.Protocol.Bind("").WriteTo(w);
+            new Pooler.Protocol.Execute("", 0).WriteTo(w);
+            Pooler.Protocol.Sync.Write(w);
+        });
+        var second = await client.ReadResultAsync();
+
+        Assert.Equal("1", first.Text(0, 0));
+        Assert.Equal(Pooler.Protocol.BackendMessageType.ParseComplete, parsed.Type);
+        Assert.Null(second.Error);
+        Assert.Equal("2", second.Text(0, 0));
+    }
 }

@@ -10,17 +10,19 @@ public sealed class TestConfig : IDisposable
     public int ClusterPort { get; } = FreePort.Next();
 
     /// <summary>A one-pool config in front of <paramref name="server"/> (or a dummy address).</summary>
-    public string Write(PostgresServer? server = null, string poolMode = "transaction", int poolSize = 2, string extra = "")
+    public string Write(PostgresServer? server = null, string poolMode = "transaction", int poolSize = 2, string extra = "",
+        int? serverPort = null, string general = "")
     {
         var host = server?.Host ?? "127.0.0.1";
         // Without a server, point at a port nobody listens on: PostgreSQL is "down".
-        var port = server?.Port ?? FreePort.Next();
+        var port = serverPort ?? server?.Port ?? FreePort.Next();
         return WriteText($"""
             [general]
             host = "127.0.0.1"
             port = {ClientPort}
             admin_username = "admin"
             admin_password = "admin-secret-pw"
+            {general}
 
             [cluster]
             host = "127.0.0.1"
