@@ -38,6 +38,8 @@ public static class PoolerHost
             o.ShutdownTimeout = config.General.ShutdownTimeout + TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(new ConfigSource(configPath));
+        // As for server sockets (ServerConnection): run pipe continuations inline, no hop per read.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

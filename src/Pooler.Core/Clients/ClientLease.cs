@@ -17,7 +17,8 @@ namespace Pooler.Core.Clients;
 public sealed class ClientLease(ClientSession session, ServerConnection server, PipeWriter clientOutput, PoolMode mode)
     : IServerSink
 {
-    public object Gate { get; } = new();
+    /// <summary>The lock both loops take; the lease itself, to save an allocation per transaction.</summary>
+    public object Gate => this;
     public ServerConnection Server { get; } = server;
     public PoolMode Mode { get; } = mode;
 

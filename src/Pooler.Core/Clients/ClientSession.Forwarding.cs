@@ -249,7 +249,10 @@ public sealed partial class ClientSession
         object reply;
         try
         {
-            reply = await RequestAsync(_pool!, id => new Checkout(_userName, _self, id)).WaitAsync(_closing.Token);
+            var requestId = Interlocked.Increment(ref _requestId);
+            var answer = _checkoutReply!.Expect(requestId);
+            _pool!.Tell(new Checkout(_userName, _checkoutReply, requestId), _self);
+            reply = await answer;
         }
         catch (OperationCanceledException)
         {

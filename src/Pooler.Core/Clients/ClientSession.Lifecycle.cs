@@ -103,8 +103,12 @@ public sealed partial class ClientSession
     /// </summary>
     private async Task EndSessionAsync()
     {
-        if (_requestId != 0 && _pool is not null && Volatile.Read(ref _reply) is { Task.IsCompleted: false })
-            _pool.Tell(new CancelCheckout(_self, Interlocked.Read(ref _requestId)));
+        if (_requestId != 0 && _pool is not null && _checkoutReply is not null)
+        {
+            // A checkout still queued in the pool is dropped; one already answered comes back by itself.
+            _checkoutReply.Abandon();
+            _pool.Tell(new CancelCheckout(_checkoutReply, Interlocked.Read(ref _requestId)));
+        }
         var lease = _lease;
         _lease = null;
         if (lease is null || _pool is null)

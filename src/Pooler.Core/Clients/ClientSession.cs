@@ -22,6 +22,7 @@ public sealed partial class ClientSession : ReceiveActor
     private readonly CancellationTokenSource _closing = new();
     private readonly Dictionary<string, string> _desiredSettings = new(StringComparer.OrdinalIgnoreCase);
     private IActorRef _self = ActorRefs.Nobody;
+    private CheckoutReply? _checkoutReply;
     private TaskCompletionSource<object>? _reply;
     private long _requestId;
     private IActorRef? _pool;
@@ -52,6 +53,8 @@ public sealed partial class ClientSession : ReceiveActor
     protected override void PreStart()
     {
         _self = Self;
+        _checkoutReply = new CheckoutReply(((ExtendedActorSystem)Context.System).Provider);
+        _closing.Token.Register(_checkoutReply.Abandon);
         _services.Stopping.Register(OnNodeStopping);
         _services.StopNow.Register(() => _closing.Cancel());
         _ = Task.Run(RunGuardedAsync);

@@ -20,8 +20,10 @@ namespace Pooler.Core.Servers;
 public sealed partial class ServerConnection : IAsyncDisposable
 {
     private static long s_nextId;
+    // Inline scheduling: socket completions run the reader loop on the I/O thread instead of
+    // queueing it to the thread pool, one hop less per read (our loops never block).
     private static readonly SocketConnectionContextFactory SocketFactory =
-        new(new SocketConnectionFactoryOptions(), NullLogger.Instance);
+        new(new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = true }, NullLogger.Instance);
 
     private readonly ConnectionContext _connection;
     private readonly Dictionary<string, string> _parameters = new(StringComparer.Ordinal);
