@@ -249,6 +249,9 @@ public sealed partial class ClientSession
         object reply;
         try
         {
+            // The common case: an idle connection is there for the taking, no message needed.
+            if (_idle is not null && _idle.TryTake(out var idle))
+                return await PrepareAsync(idle, lastAttempt);
             var requestId = Interlocked.Increment(ref _requestId);
             var answer = _checkoutReply!.Expect(requestId);
             _pool!.Tell(new Checkout(_userName, _checkoutReply, requestId), _self);
@@ -265,7 +268,12 @@ public sealed partial class ClientSession
             await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, failed.SqlState, failed.Message);
             return (null, false);
         }
-        var server = ((Assigned)reply).Server;
+        return await PrepareAsync(((Assigned)reply).Server, lastAttempt);
+    }
+
+    /// <summary>Health-checks a connection this session just got and gives it the client's settings.</summary>
+    private async Task<(ClientLease? Lease, bool Retry)> PrepareAsync(ServerConnection server, bool lastAttempt)
+    {
         if (!lastAttempt && !await HealthyAsync(server))
             return (null, true);
         var lease = new ClientLease(this, server, Output, _poolMode);

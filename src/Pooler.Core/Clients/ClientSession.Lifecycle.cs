@@ -14,7 +14,7 @@ public sealed partial class ClientSession
     /// <summary>A lease ended normally (its last ReadyForQuery is flushed): the server goes back to the pool.</summary>
     internal void OnLeaseEnded(ClientLease lease, bool reusable)
     {
-        _pool?.Tell(new Checkin(lease.Server, reusable && lease.Mode != PoolMode.Session));
+        ReturnServer(lease.Server, reusable && lease.Mode != PoolMode.Session);
         if (_services.Stopping.IsCancellationRequested)
             _ = SayGoodbyeAsync();
     }
@@ -126,7 +126,7 @@ public sealed partial class ClientSession
         if (!reusable)
             _log.LogInformation("client {Client} left with {Server} busy or in a transaction: closing that server connection",
                 Id, lease.Server);
-        _pool.Tell(new Checkin(lease.Server, reusable));
+        ReturnServer(lease.Server, reusable);
     }
 
     /// <summary>Session mode: server_reset_query before another client gets the connection.</summary>

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Pooler.Config;
 using Pooler.Core.Pools;
+using Pooler.Core.Servers;
 using static Pooler.Core.Pools.PoolProtocol;
 
 namespace Pooler.Core.Clients;
@@ -26,6 +27,7 @@ public sealed partial class ClientSession : ReceiveActor
     private TaskCompletionSource<object>? _reply;
     private long _requestId;
     private IActorRef? _pool;
+    private IdleServers? _idle;
     private PoolConfig? _poolConfig;
     private PoolMode _poolMode;
     private string _userName = "";
@@ -68,6 +70,17 @@ public sealed partial class ClientSession : ReceiveActor
         if (assigned.RequestId != Interlocked.Read(ref _requestId) ||
             Volatile.Read(ref _reply)?.TrySetResult(assigned) != true)
             Sender.Tell(new Checkin(assigned.Server, Reusable: true));
+    }
+
+    /// <summary>
+    /// Gives a server connection back: straight onto the idle list when it is clean and nobody is
+    /// waiting, otherwise through the supervisor (which serves the first waiter, or closes it).
+    /// </summary>
+    internal void ReturnServer(ServerConnection server, bool reusable)
+    {
+        if (reusable && _idle is not null && _idle.TryReturn(server))
+            return;
+        _pool?.Tell(new Checkin(server, reusable));
     }
 
     /// <summary>Sends one control request and waits for its answer (one at a time per session).</summary>

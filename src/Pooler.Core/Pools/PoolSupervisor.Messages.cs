@@ -12,7 +12,8 @@ public static class PoolProtocol
     /// <summary>Asks the pool's supervisor for its own reference; answered with <see cref="PoolRef"/>.</summary>
     public sealed record GetPoolRef;
 
-    public sealed record PoolRef(IActorRef Supervisor);
+    /// <summary>The supervisor, and each user's idle connections for the sessions' fast path (node-local).</summary>
+    public sealed record PoolRef(IActorRef Supervisor, IReadOnlyDictionary<string, IdleServers> Idle);
 
     /// <summary>A session wants a server connection for <paramref name="User"/>; answered with
     /// <see cref="Assigned"/> or <see cref="CheckoutFailed"/> to <paramref name="ReplyTo"/>.</summary>

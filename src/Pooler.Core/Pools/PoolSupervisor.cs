@@ -40,7 +40,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
             _users[user.Username] = new UserPool(user, target);
         }
 
-        Receive<GetPoolRef>(_ => Sender.Tell(new PoolRef(Self)));
+        Receive<GetPoolRef>(_ => Sender.Tell(new PoolRef(Self, IdleByUser())));
         Receive<Checkout>(OnCheckout);
         Receive<CancelCheckout>(c => RemoveWaiter(c.ReplyTo, c.RequestId));
         Receive<Checkin>(OnCheckin);
@@ -52,6 +52,14 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    private IReadOnlyDictionary<string, IdleServers> IdleByUser()
+    {
+        var idle = new Dictionary<string, IdleServers>(StringComparer.Ordinal);
+        foreach (var (name, user) in _users)
+            idle[name] = user.Idle;
+        return idle;
+    }
 
     public static Props Props(PoolConfig pool, GeneralConfig general, ILoggerFactory loggerFactory) =>
         Akka.Actor.Props.Create(() => new PoolSupervisor(pool, general, loggerFactory));
@@ -85,7 +93,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
                 $"user \"{checkout.User}\" has no pool in database \"{_pool.Name}\"", checkout.RequestId));
             return;
         }
-        if (user.TakeIdle() is { } server)
+        if (user.Idle.TakeOrWait() is { } server)
         {
             Lend(server, checkout.ReplyTo, checkout.RequestId);
             return;
@@ -167,7 +175,10 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         _log.LogWarning("pool {Pool}: cannot open a server connection for user {User}: {Reason}", _pool.Name, failed.User, failed.Message);
         // Every waiter would meet the same failure: tell them now rather than at a timeout.
         foreach (var waiter in user.Waiters)
+        {
             waiter.ReplyTo.Tell(new CheckoutFailed(failed.SqlState, failed.Message, waiter.RequestId));
+            user.Idle.WaiterLeft();
+        }
         user.Waiters.Clear();
         foreach (var (replyTo, name) in _parameterWaiters.Where(w => w.User == failed.User).ToList())
         {
@@ -205,6 +216,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         while (user.Waiters.First is { } first && now - first.Value.Since > limit)
         {
             user.Waiters.RemoveFirst();
+            user.Idle.WaiterLeft();
             first.Value.ReplyTo.Tell(new CheckoutFailed(SqlState.TooManyConnections,
                 $"no server connection became free within query_wait_timeout ({limit.TotalMilliseconds:0} ms); " +
                 $"all {user.User.PoolSize} of pool {_pool.Name} are busy: raise pool_size or query_wait_timeout",
@@ -214,21 +226,23 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
 
     private void ExpireIdle(UserPool user, DateTime now)
     {
-        if (user.Idle.Count == 0)
-            return;
-        var keep = new List<ServerConnection>();
-        foreach (var server in user.Idle.Reverse())
+        var idleTimeout = user.User.IdleTimeout;
+        var open = user.Open.Count;
+        var closed = 0;
+        var expired = user.Idle.RemoveWhere((server, _) =>
         {
-            var idleTooLong = user.User.IdleTimeout > TimeSpan.Zero && now - server.LastUsed > user.User.IdleTimeout
-                && user.Open.Count - (user.Idle.Count - keep.Count - 1) > user.User.MinPoolSize;
-            if (server.IsClosed || Expired(user, server) || idleTooLong)
-                Close(user, server, idleTooLong ? "idle_timeout reached" : "server_lifetime reached");
-            else
-                keep.Add(server);
-        }
-        user.Idle.Clear();
-        foreach (var server in keep)
-            user.Idle.Push(server);
+            var tooOld = Expired(user, server);
+            var idleTooLong = idleTimeout > TimeSpan.Zero && now - server.LastUsed > idleTimeout
+                && open - closed > user.User.MinPoolSize;
+            if (server.IsClosed || tooOld || idleTooLong)
+            {
+                closed++;
+                return true;
+            }
+            return false;
+        });
+        foreach (var server in expired)
+            Close(user, server, Expired(user, server) ? "server_lifetime reached" : "idle_timeout reached");
     }
 
     /// <summary>Keeps min_pool_size connections open per user.</summary>
@@ -262,11 +276,11 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         if (user.Waiters.First is { } first)
         {
             user.Waiters.RemoveFirst();
+            user.Idle.WaiterLeft();
             Lend(server, first.Value.ReplyTo, first.Value.RequestId);
             return;
         }
-        server.LastUsed = DateTime.UtcNow;
-        user.Idle.Push(server);
+        user.Idle.Put(server);
     }
 
     private static void Lend(ServerConnection server, IActorRef replyTo, long requestId) =>

@@ -15,7 +15,7 @@ internal sealed class UserPool(UserConfig user, ServerTarget target)
 {
     public UserConfig User { get; } = user;
     public ServerTarget Target { get; } = target;
-    public Stack<ServerConnection> Idle { get; } = new();
+    public IdleServers Idle { get; } = new();
     public HashSet<ServerConnection> Open { get; } = [];
     public LinkedList<Waiter> Waiters { get; } = new();
     public int Connecting { get; set; }
@@ -25,17 +25,6 @@ internal sealed class UserPool(UserConfig user, ServerTarget target)
 
     public int Active => Open.Count - Idle.Count;
 
-    /// <summary>Takes the most recently used idle connection that is still alive.</summary>
-    public ServerConnection? TakeIdle()
-    {
-        while (Idle.TryPop(out var server))
-        {
-            if (!server.IsClosed)
-                return server;
-        }
-        return null;
-    }
-
     public bool RemoveWaiter(IActorRef replyTo, long requestId)
     {
         for (var node = Waiters.First; node is not null; node = node.Next)
@@ -43,6 +32,7 @@ internal sealed class UserPool(UserConfig user, ServerTarget target)
             if (node.Value.RequestId == requestId && node.Value.ReplyTo.Equals(replyTo))
             {
                 Waiters.Remove(node);
+                Idle.WaiterLeft();
                 return true;
             }
         }
@@ -57,14 +47,5 @@ internal sealed class UserPool(UserConfig user, ServerTarget target)
     }
 
     /// <summary>Takes a connection off the idle list (it is being closed, or is gone).</summary>
-    public void RemoveIdle(ServerConnection server)
-    {
-        if (Idle.Contains(server))
-        {
-            var keep = Idle.Where(s => s != server).Reverse().ToArray();
-            Idle.Clear();
-            foreach (var s in keep)
-                Idle.Push(s);
-        }
-    }
+    public void RemoveIdle(ServerConnection server) => Idle.Remove(server);
 }
