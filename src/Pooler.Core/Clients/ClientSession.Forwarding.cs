@@ -12,7 +12,7 @@ namespace Pooler.Core.Clients;
 
 public sealed partial class ClientSession
 {
-    private enum ChunkOutcome { Forwarded, LeaseEnded, Terminate, Violation }
+    private enum ChunkOutcome { Forwarded, LeaseEnded, Terminate, Violation, NeedMore }
 
     private long _clientRemaining; // bytes of a client message still to pass through
     private CancellationTokenSource? _idleInTransaction;
@@ -54,18 +54,11 @@ public sealed partial class ClientSession
                 if (lease is null || IsEnded(lease))
                 {
                     // A new unit of work: ask for a server only once a whole header is here.
-                    var status = FrameScanner.TryReadHeader(rest, max, out var header);
-                    if (status == FrameStatus.Incomplete)
-                        break;
-                    if (status != FrameStatus.Complete)
+                    var next = NextMessage(rest, max, out _, out violation);
+                    if (next != ChunkOutcome.Forwarded)
                     {
-                        violation = FrameScanner.Describe(status, header, max, "max_message_size");
-                        outcome = ChunkOutcome.Violation;
-                        break;
-                    }
-                    if (header.Type == FrontendMessageType.Terminate)
-                    {
-                        outcome = ChunkOutcome.Terminate;
+                        if (next != ChunkOutcome.NeedMore)
+                            outcome = next;
                         break;
                     }
                     lease = await CheckoutAsync();
@@ -156,18 +149,11 @@ public sealed partial class ClientSession
                     rest = rest.Slice(take);
                     continue;
                 }
-                var status = FrameScanner.TryReadHeader(rest, max, out var header);
-                if (status == FrameStatus.Incomplete)
-                    break;
-                if (status != FrameStatus.Complete)
+                var next = NextMessage(rest, max, out var header, out violation);
+                if (next != ChunkOutcome.Forwarded)
                 {
-                    violation = FrameScanner.Describe(status, header, max, "max_message_size");
-                    outcome = ChunkOutcome.Violation;
-                    break;
-                }
-                if (header.Type == FrontendMessageType.Terminate)
-                {
-                    outcome = ChunkOutcome.Terminate;
+                    if (next != ChunkOutcome.NeedMore)
+                        outcome = next;
                     break;
                 }
                 CountRequest(lease, header.Type);
@@ -186,6 +172,25 @@ public sealed partial class ClientSession
             consumed = rest.Start;
         }
         return outcome;
+    }
+
+    /// <summary>
+    /// Reads the next client message header: <see cref="ChunkOutcome.Forwarded"/> for a message to
+    /// pass on, <see cref="ChunkOutcome.Terminate"/>, <see cref="ChunkOutcome.Violation"/> (with the
+    /// reason), or <see cref="ChunkOutcome.NeedMore"/> when the header has not fully arrived.
+    /// </summary>
+    private static ChunkOutcome NextMessage(in ReadOnlySequence<byte> rest, int max, out FrameHeader header, out string? violation)
+    {
+        violation = null;
+        var status = FrameScanner.TryReadHeader(rest, max, out header);
+        if (status == FrameStatus.Incomplete)
+            return ChunkOutcome.NeedMore;
+        if (status != FrameStatus.Complete)
+        {
+            violation = FrameScanner.Describe(status, header, max, "max_message_size");
+            return ChunkOutcome.Violation;
+        }
+        return header.Type == FrontendMessageType.Terminate ? ChunkOutcome.Terminate : ChunkOutcome.Forwarded;
     }
 
     /// <summary>Which client messages will be answered with a ReadyForQuery (protocol §55.2).</summary>
