@@ -40,7 +40,7 @@ public sealed partial class ClientSession : ReceiveActor
         _services = services;
         _done = done;
         _log = services.LoggerFactory.CreateLogger<ClientSession>();
-        Receive<Assigned>(OnAssigned);
+        // Checkouts are answered through CheckoutReply; the mailbox takes the rarer replies (login).
         ReceiveAny(message => Volatile.Read(ref _reply)?.TrySetResult(message));
     }
 
@@ -63,14 +63,6 @@ public sealed partial class ClientSession : ReceiveActor
     }
 
     protected override void PostStop() => _closing.Cancel();
-
-    private void OnAssigned(Assigned assigned)
-    {
-        // An assignment for a request this session gave up on goes straight back.
-        if (assigned.RequestId != Interlocked.Read(ref _requestId) ||
-            Volatile.Read(ref _reply)?.TrySetResult(assigned) != true)
-            Sender.Tell(new Checkin(assigned.Server, Reusable: true));
-    }
 
     /// <summary>
     /// Gives a server connection back: straight onto the idle list when it is clean and nobody is
