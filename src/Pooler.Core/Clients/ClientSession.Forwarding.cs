@@ -104,13 +104,7 @@ public sealed partial class ClientSession
     {
         var limit = General.IdleClientInTransactionTimeout;
         _log.LogInformation("client {Client}: idle in transaction for {Limit} ms; disconnecting it", Id, limit.TotalMilliseconds);
-        if (_lease is { } lease)
-        {
-            lock (lease.Gate)
-                lease.Released = true;
-            _pool?.Tell(new Checkin(lease.Server, Reusable: false));
-            _lease = null;
-        }
+        DropLease();
         await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.IdleInTransactionSessionTimeout,
             $"terminating connection: idle in transaction for longer than idle_client_in_transaction_timeout " +
             $"({limit.TotalMilliseconds:0} ms); the transaction was rolled back");
@@ -389,18 +383,29 @@ public sealed partial class ClientSession
 
     private static string QuoteLiteral(string value) => "'" + value.Replace("'", "''") + "'";
 
+    /// <summary>
+    /// Ends this client's lease on the spot and has its server closed — unless the lease had already
+    /// ended, in which case the server is back in the pool and may belong to another client now.
+    /// </summary>
+    private void DropLease()
+    {
+        if (_lease is not { } lease)
+            return;
+        _lease = null;
+        lock (lease.Gate)
+        {
+            if (lease.Released)
+                return;
+            lease.Released = true;
+        }
+        _pool?.Tell(new Checkin(lease.Server, Reusable: false));
+    }
+
     private async Task ProtocolViolationAsync(string reason)
     {
         _log.LogWarning("client {Client} from {Remote}: protocol violation: {Reason}", Id, _client.RemoteEndPoint, reason);
-        if (_lease is { } lease)
-        {
-            // The server may have half a message from this client: it cannot be lent again.
-            lock (lease.Gate)
-                lease.Released = true;
-            _pool?.Tell(new Checkin(lease.Server, Reusable: false));
-            _lease = null;
-            await Task.Yield();
-        }
+        // The server may have half a message from this client: it cannot be lent again.
+        DropLease();
         await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.ProtocolViolation, reason);
     }
 }

@@ -23,8 +23,6 @@ internal sealed class UserPool(UserConfig user, ServerTarget target)
     /// <summary>Connections that count against pool_size: open ones and ones being opened.</summary>
     public int Total => Open.Count + Connecting;
 
-    public int Active => Open.Count - Idle.Count;
-
     public bool RemoveWaiter(IActorRef replyTo, long requestId)
     {
         for (var node = Waiters.First; node is not null; node = node.Next)
