@@ -1,3 +1,4 @@
 using Pooler.Host;
 
+RuntimeTuning.Apply();
 return await PoolerProgram.RunAsync(args);

@@ -1,32 +1,19 @@
 using System.Threading.Tasks.Sources;
-using Akka.Actor;
-using static Pooler.Core.Pools.PoolProtocol;
+using Pooler.Core.Pools;
 
 namespace Pooler.Core.Clients;
 
 /// <summary>
-/// Where a session's checkouts are answered. The pool replies to this reference, and the reply
-/// completes the session's wait directly: no temporary actor (as Ask makes) and no hop through the
-/// session actor's mailbox on the one round trip every transaction makes. A reply that arrives
-/// after the session stopped waiting is a connection nobody will use: it goes straight back.
+/// A session's wait for a server connection at its pool's desk, reused for every checkout. The
+/// answer completes the session's await directly — when another session hands its connection
+/// over, the waiting session continues on that thread, with no message and no thread hop. An
+/// answer for a wait that is over (the client left) is refused, and the desk offers the connection
+/// to the next session in line.
 /// </summary>
-internal sealed class CheckoutReply : MinimalActorRef, IValueTaskSource<object>
+internal sealed class CheckoutReply : ICheckoutWaiter, IValueTaskSource<object>
 {
-    private static long s_next;
-    private readonly IActorRefProvider _provider;
-    private readonly ActorPath _path;
-    private ManualResetValueTaskSourceCore<object> _core = new() { RunContinuationsAsynchronously = true };
+    private ManualResetValueTaskSourceCore<object> _core;
     private long _awaited; // the request id being waited for; 0 when none
-
-    public CheckoutReply(IActorRefProvider provider)
-    {
-        _provider = provider;
-        _path = new RootActorPath(provider.DefaultAddress) / "temp" / ("checkout-" + Interlocked.Increment(ref s_next));
-    }
-
-    public override ActorPath Path => _path;
-
-    public override IActorRefProvider Provider => _provider;
 
     /// <summary>Starts waiting for the answer to <paramref name="requestId"/>.</summary>
     public ValueTask<object> Expect(long requestId)
@@ -36,29 +23,27 @@ internal sealed class CheckoutReply : MinimalActorRef, IValueTaskSource<object>
         return new ValueTask<object>(this, _core.Version);
     }
 
-    /// <summary>Stops waiting (the client left): the wait ends with cancellation, a late reply goes back.</summary>
+    /// <summary>Ends a wait that was never queued (the desk had an idle connection); nothing completes it.</summary>
+    public void Withdraw(long requestId) => Interlocked.CompareExchange(ref _awaited, 0, requestId);
+
+    /// <summary>Stops waiting (the client left): the wait ends with cancellation, a late answer is refused.</summary>
     public void Abandon()
     {
         var awaited = Volatile.Read(ref _awaited);
         if (awaited != 0 && Interlocked.CompareExchange(ref _awaited, 0, awaited) == awaited)
+        {
+            _core.RunContinuationsAsynchronously = true;
             _core.SetException(new OperationCanceledException("the client left while waiting for a server connection"));
+        }
     }
 
-    protected override void TellInternal(object message, IActorRef sender)
+    public bool TryComplete(object reply, long requestId, bool inline)
     {
-        var requestId = message switch
-        {
-            Assigned assigned => assigned.RequestId,
-            CheckoutFailed failed => failed.RequestId,
-            _ => -1,
-        };
-        if (requestId > 0 && Interlocked.CompareExchange(ref _awaited, 0, requestId) == requestId)
-        {
-            _core.SetResult(message);
-            return;
-        }
-        if (message is Assigned stale)
-            sender.Tell(new Checkin(stale.Server, Reusable: true));
+        if (requestId <= 0 || Interlocked.CompareExchange(ref _awaited, 0, requestId) != requestId)
+            return false;
+        _core.RunContinuationsAsynchronously = !inline;
+        _core.SetResult(reply);
+        return true;
     }
 
     object IValueTaskSource<object>.GetResult(short token) => _core.GetResult(token);

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Pooler.Config;
@@ -198,6 +199,16 @@ public static class ClientAuthentication
             return SameInConstantTime(password, storedPassword) ? null : "password does not match";
         }
 
+        /// <summary>
+        /// The SCRAM secret of a configured plaintext password, derived once (4,096 rounds of
+        /// PBKDF2 cost about a millisecond of CPU) and kept as long as the configuration holds that
+        /// password — as PostgreSQL keeps one salted secret per role.
+        /// </summary>
+        private static ScramSecret SecretFor(string password) =>
+            s_secrets.GetValue(password, static p => ScramSecret.FromPassword(p));
+
+        private static readonly ConditionalWeakTable<string, ScramSecret> s_secrets = new();
+
         private static ScramServer CreateScramServer(string? storedPassword, out string? doomedBecause)
         {
             // When the stored password cannot check a SCRAM proof, run the exchange with a made-up
@@ -223,7 +234,7 @@ public static class ClientAuthentication
             }
             else
             {
-                return ScramServer.ForPassword(storedPassword);
+                return new ScramServer(SecretFor(storedPassword));
             }
 
             return ScramServer.ForUnknownUser();

@@ -16,6 +16,7 @@ public sealed partial class ClientSession
 
     private long _clientRemaining; // bytes of a client message still to pass through
     private CancellationTokenSource? _idleInTransaction;
+    private string? _settingsKey; // cached SettingsKey; null after the settings change
 
     /// <summary>
     /// The client's side of the byte pump: passes the client's bytes to the server connection it
@@ -248,13 +249,25 @@ public sealed partial class ClientSession
         object reply;
         try
         {
-            // The common case: an idle connection is there for the taking, no message needed.
-            if (_idle is not null && _idle.TryTake(out var idle))
-                return await PrepareAsync(idle, lastAttempt);
-            var requestId = Interlocked.Increment(ref _requestId);
-            var answer = _checkoutReply!.Expect(requestId);
-            _pool!.Tell(new Checkout(_userName, _checkoutReply, requestId), _self);
-            reply = await answer;
+            if (_desk is null)
+            {
+                reply = new CheckoutFailed(SqlState.InvalidAuthorizationSpecification,
+                    $"user \"{_userName}\" has no pool in database \"{_poolConfig!.Name}\"", 0);
+            }
+            else
+            {
+                // The common case of an idle pool: a connection is there for the taking.
+                var requestId = Interlocked.Increment(ref _requestId);
+                var answer = _checkoutReply!.Expect(requestId);
+                if (_desk.TryTakeOrQueue(_checkoutReply, requestId, out var idle, out var tellSupervisor))
+                {
+                    _checkoutReply.Withdraw(requestId);
+                    return await PrepareAsync(idle, lastAttempt);
+                }
+                if (tellSupervisor)
+                    _pool!.Tell(new ServerWanted(_userName));
+                reply = await answer;
+            }
         }
         catch (OperationCanceledException)
         {
@@ -279,10 +292,14 @@ public sealed partial class ClientSession
         try
         {
             ApplyFinalSettings(_lease);
-            if (SettingsToApply(server) is { } sql)
+            if (!server.HasSettings(SettingsKey))
             {
-                await server.RunInternalAsync(sql, _closing.Token);
-                AdoptServerSpelling(server);
+                if (SettingsToApply(server) is { } sql)
+                {
+                    await server.RunInternalAsync(sql, _closing.Token);
+                    AdoptServerSpelling(server);
+                }
+                server.MarkSettings(SettingsKey);
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -338,7 +355,12 @@ public sealed partial class ClientSession
             return;
         foreach (var (name, value) in final)
             _desiredSettings[name] = value;
+        _settingsKey = null;
     }
+
+    /// <summary>This session's settings as one string, to recognize a server that already has them.</summary>
+    private string SettingsKey => _settingsKey ??= string.Join('\0',
+        _desiredSettings.OrderBy(s => s.Key, StringComparer.OrdinalIgnoreCase).Select(s => $"{s.Key.ToLowerInvariant()}={s.Value}"));
 
     /// <summary>
     /// The statements that give this server the client's settings, or null when it has them: a
@@ -379,6 +401,7 @@ public sealed partial class ClientSession
         foreach (var name in _desiredSettings.Keys.ToArray())
             if (server.Parameters.TryGetValue(name, out var reported))
                 _desiredSettings[name] = reported;
+        _settingsKey = null;
     }
 
     private static string QuoteLiteral(string value) => "'" + value.Replace("'", "''") + "'";

@@ -103,11 +103,11 @@ public sealed partial class ClientSession
     /// </summary>
     private async Task EndSessionAsync()
     {
-        if (_requestId != 0 && _pool is not null && _checkoutReply is not null)
+        if (_requestId != 0 && _desk is not null && _checkoutReply is not null)
         {
-            // A checkout still queued in the pool is dropped; one already answered comes back by itself.
+            // A wait still in line is dropped; a connection handed over meanwhile is refused and goes to the next in line.
             _checkoutReply.Abandon();
-            _pool.Tell(new CancelCheckout(_checkoutReply, Interlocked.Read(ref _requestId)));
+            _desk.Leave(_checkoutReply, Interlocked.Read(ref _requestId));
         }
         var lease = _lease;
         _lease = null;
@@ -140,6 +140,7 @@ public sealed partial class ClientSession
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await lease.Server.RunInternalAsync(reset, timeout.Token);
             lease.Server.AppliedSettings.Clear();
+            lease.Server.MarkSettings(null);
             return true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)

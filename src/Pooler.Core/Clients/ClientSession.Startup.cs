@@ -137,7 +137,7 @@ public sealed partial class ClientSession
         var poolRef = await _services.PoolRegion.Ask<PoolRef>(
             new PoolEnvelope(_poolConfig.Name, new GetPoolRef()), TimeSpan.FromSeconds(30), cancellationToken);
         _pool = poolRef.Supervisor;
-        _idle = poolRef.Idle.GetValueOrDefault(_userName);
+        _desk = poolRef.Desks.GetValueOrDefault(_userName);
         var reply = await RequestAsync(_pool, _ => new GetServerParameters(_userName)).WaitAsync(cancellationToken);
         if (reply is CheckoutFailed failed)
             return await FailLoginAsync(failed.SqlState, failed.Message);

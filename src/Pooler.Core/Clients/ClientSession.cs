@@ -27,7 +27,7 @@ public sealed partial class ClientSession : ReceiveActor
     private TaskCompletionSource<object>? _reply;
     private long _requestId;
     private IActorRef? _pool;
-    private IdleServers? _idle;
+    private ServerDesk? _desk;
     private PoolConfig? _poolConfig;
     private PoolMode _poolMode;
     private string _userName = "";
@@ -55,7 +55,7 @@ public sealed partial class ClientSession : ReceiveActor
     protected override void PreStart()
     {
         _self = Self;
-        _checkoutReply = new CheckoutReply(((ExtendedActorSystem)Context.System).Provider);
+        _checkoutReply = new CheckoutReply();
         _closing.Token.Register(_checkoutReply.Abandon);
         _services.Stopping.Register(OnNodeStopping);
         _services.StopNow.Register(() => _closing.Cancel());
@@ -65,12 +65,12 @@ public sealed partial class ClientSession : ReceiveActor
     protected override void PostStop() => _closing.Cancel();
 
     /// <summary>
-    /// Gives a server connection back: straight onto the idle list when it is clean and nobody is
-    /// waiting, otherwise through the supervisor (which serves the first waiter, or closes it).
+    /// Gives a server connection back: a clean one to the desk (the next session in line gets it on
+    /// this thread), anything else to the supervisor, which closes it.
     /// </summary>
     internal void ReturnServer(ServerConnection server, bool reusable)
     {
-        if (reusable && _idle is not null && _idle.TryReturn(server))
+        if (reusable && _desk is not null && _desk.TryReturn(server, inline: true))
             return;
         _pool?.Tell(new Checkin(server, reusable));
     }

@@ -12,23 +12,20 @@ public static class PoolProtocol
     /// <summary>Asks the pool's supervisor for its own reference; answered with <see cref="PoolRef"/>.</summary>
     public sealed record GetPoolRef;
 
-    /// <summary>The supervisor, and each user's idle connections for the sessions' fast path (node-local).</summary>
-    public sealed record PoolRef(IActorRef Supervisor, IReadOnlyDictionary<string, IdleServers> Idle);
+    /// <summary>The supervisor, and each user's desk, where sessions on the pool's node take and return connections.</summary>
+    public sealed record PoolRef(IActorRef Supervisor, IReadOnlyDictionary<string, ServerDesk> Desks);
 
-    /// <summary>A session wants a server connection for <paramref name="User"/>; answered with
-    /// <see cref="Assigned"/> or <see cref="CheckoutFailed"/> to <paramref name="ReplyTo"/>.</summary>
-    public sealed record Checkout(string User, IActorRef ReplyTo, long RequestId);
+    /// <summary>A session queued at <paramref name="User"/>'s desk while the pool was below pool_size:
+    /// the supervisor opens a connection if the line needs one.</summary>
+    public sealed record ServerWanted(string User);
 
-    /// <summary>A server connection is lent to the session until it sends <see cref="Checkin"/>.</summary>
+    /// <summary>The answer to a queued session: a server connection, lent until it is returned.</summary>
     public sealed record Assigned(ServerConnection Server, long RequestId);
 
-    /// <summary>No server connection could be had; the session passes the error to its client.</summary>
+    /// <summary>The answer to a queued session when no server connection can be had; the session passes the error on.</summary>
     public sealed record CheckoutFailed(string SqlState, string Message, long RequestId);
 
-    /// <summary>A waiting session gave up (its client left); drop it from the queue.</summary>
-    public sealed record CancelCheckout(IActorRef ReplyTo, long RequestId);
-
-    /// <summary>The session is done with the connection. <paramref name="Reusable"/> false means its
+    /// <summary>The session is done with a connection the desk would not take back. <paramref name="Reusable"/> false means its
     /// state is unknown (client vanished mid-transaction, protocol error) and it must be closed.</summary>
     public sealed record Checkin(ServerConnection Server, bool Reusable);
 

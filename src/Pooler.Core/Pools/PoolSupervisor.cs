@@ -40,9 +40,8 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
             _users[user.Username] = new UserPool(user, target);
         }
 
-        Receive<GetPoolRef>(_ => Sender.Tell(new PoolRef(Self, IdleByUser())));
-        Receive<Checkout>(OnCheckout);
-        Receive<CancelCheckout>(c => RemoveWaiter(c.ReplyTo, c.RequestId));
+        Receive<GetPoolRef>(_ => Sender.Tell(new PoolRef(Self, DesksByUser())));
+        Receive<ServerWanted>(OnServerWanted);
         Receive<Checkin>(OnCheckin);
         Receive<GetServerParameters>(OnGetServerParameters);
         Receive<ServerConnected>(OnServerConnected);
@@ -53,12 +52,12 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private IReadOnlyDictionary<string, IdleServers> IdleByUser()
+    private IReadOnlyDictionary<string, ServerDesk> DesksByUser()
     {
-        var idle = new Dictionary<string, IdleServers>(StringComparer.Ordinal);
+        var desks = new Dictionary<string, ServerDesk>(StringComparer.Ordinal);
         foreach (var (name, user) in _users)
-            idle[name] = user.Idle;
-        return idle;
+            desks[name] = user.Desk;
+        return desks;
     }
 
     public static Props Props(PoolConfig pool, GeneralConfig general, ILoggerFactory loggerFactory) =>
@@ -77,36 +76,17 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         _stopping.Cancel();
         foreach (var user in _users.Values)
         {
-            foreach (var waiter in user.Waiters)
-                waiter.ReplyTo.Tell(new CheckoutFailed(SqlState.AdminShutdown,
-                    $"pool {_pool.Name} is shutting down", waiter.RequestId));
+            Fail(user.Desk.TakeAllWaiters(), SqlState.AdminShutdown, $"pool {_pool.Name} is shutting down");
             foreach (var server in user.Open)
                 _ = server.DisposeAsync().AsTask();
         }
     }
 
-    private void OnCheckout(Checkout checkout)
+    /// <summary>A session queued at the desk while the pool was below pool_size: open a connection if the line needs one.</summary>
+    private void OnServerWanted(ServerWanted wanted)
     {
-        if (!_users.TryGetValue(checkout.User, out var user))
-        {
-            checkout.ReplyTo.Tell(new CheckoutFailed(SqlState.InvalidAuthorizationSpecification,
-                $"user \"{checkout.User}\" has no pool in database \"{_pool.Name}\"", checkout.RequestId));
-            return;
-        }
-        if (user.Idle.TakeOrWait() is { } server)
-        {
-            Lend(server, checkout.ReplyTo, checkout.RequestId);
-            return;
-        }
-        user.Waiters.AddLast(new Waiter(checkout.ReplyTo, checkout.RequestId, DateTime.UtcNow));
-        Grow(user);
-    }
-
-    private void RemoveWaiter(IActorRef replyTo, long requestId)
-    {
-        foreach (var user in _users.Values)
-            if (user.RemoveWaiter(replyTo, requestId))
-                return;
+        if (_users.TryGetValue(wanted.User, out var user))
+            Grow(user);
     }
 
     private void OnCheckin(Checkin checkin)
@@ -172,14 +152,10 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     {
         var user = _users[failed.User];
         user.Connecting--;
+        user.Desk.SetFull(user.Total >= user.User.PoolSize);
         _log.LogWarning("pool {Pool}: cannot open a server connection for user {User}: {Reason}", _pool.Name, failed.User, failed.Message);
         // Every waiter would meet the same failure: tell them now rather than at a timeout.
-        foreach (var waiter in user.Waiters)
-        {
-            waiter.ReplyTo.Tell(new CheckoutFailed(failed.SqlState, failed.Message, waiter.RequestId));
-            user.Idle.WaiterLeft();
-        }
-        user.Waiters.Clear();
+        Fail(user.Desk.TakeAllWaiters(), failed.SqlState, failed.Message);
         foreach (var (replyTo, name) in _parameterWaiters.Where(w => w.User == failed.User).ToList())
         {
             replyTo.Tell(new CheckoutFailed(failed.SqlState, failed.Message, 0));
@@ -213,15 +189,17 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         var limit = _general.QueryWaitTimeout;
         if (limit <= TimeSpan.Zero)
             return;
-        while (user.Waiters.First is { } first && now - first.Value.Since > limit)
-        {
-            user.Waiters.RemoveFirst();
-            user.Idle.WaiterLeft();
-            first.Value.ReplyTo.Tell(new CheckoutFailed(SqlState.TooManyConnections,
+        var expired = user.Desk.TakeWaitersOlderThan(limit, now);
+        if (expired.Count > 0)
+            Fail(expired, SqlState.TooManyConnections,
                 $"no server connection became free within query_wait_timeout ({limit.TotalMilliseconds:0} ms); " +
-                $"all {user.User.PoolSize} of pool {_pool.Name} are busy: raise pool_size or query_wait_timeout",
-                first.Value.RequestId));
-        }
+                $"all {user.User.PoolSize} of pool {_pool.Name} are busy: raise pool_size or query_wait_timeout");
+    }
+
+    private static void Fail(List<Waiter> waiters, string sqlState, string message)
+    {
+        foreach (var waiter in waiters)
+            waiter.ReplyTo.TryComplete(new CheckoutFailed(sqlState, message, waiter.RequestId), waiter.RequestId, inline: false);
     }
 
     private void ExpireIdle(UserPool user, DateTime now)
@@ -229,7 +207,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         var idleTimeout = user.User.IdleTimeout;
         var open = user.Open.Count;
         var closed = 0;
-        var expired = user.Idle.RemoveWhere((server, _) =>
+        var expired = user.Desk.RemoveIdleWhere(server =>
         {
             var tooOld = Expired(user, server);
             var idleTooLong = idleTimeout > TimeSpan.Zero && now - server.LastUsed > idleTimeout
@@ -256,13 +234,15 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     /// <summary>Opens connections while sessions wait and pool_size allows.</summary>
     private void Grow(UserPool user)
     {
-        while (user.Waiters.Count > user.Connecting && user.Total < user.User.PoolSize)
+        while (user.Desk.WaitingCount > user.Connecting && user.Total < user.User.PoolSize)
             StartConnect(user);
+        user.Desk.SetFull(user.Total >= user.User.PoolSize);
     }
 
     private void StartConnect(UserPool user)
     {
         user.Connecting++;
+        user.Desk.SetFull(user.Total >= user.User.PoolSize);
         var name = user.User.Username;
         ServerConnection.ConnectAsync(user.Target, _stopping.Token).PipeTo(Self,
             success: server => new ServerConnected(name, server),
@@ -271,20 +251,12 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
                 : new ServerConnectFailed(name, SqlState.ConnectionFailure, e.Message));
     }
 
+    /// <summary>A connection is free: the desk gives it to the first session in line, or keeps it idle.</summary>
     private void HandOut(UserPool user, ServerConnection server)
     {
-        if (user.Waiters.First is { } first)
-        {
-            user.Waiters.RemoveFirst();
-            user.Idle.WaiterLeft();
-            Lend(server, first.Value.ReplyTo, first.Value.RequestId);
-            return;
-        }
-        user.Idle.Put(server);
+        if (!user.Desk.TryReturn(server, inline: false))
+            Close(user, server, server.IsClosed ? "closed while idle" : "server_lifetime reached");
     }
-
-    private static void Lend(ServerConnection server, IActorRef replyTo, long requestId) =>
-        replyTo.Tell(new Assigned(server, requestId));
 
     /// <summary>
     /// Closes a connection. It keeps counting against pool_size until its backend is really gone
@@ -294,7 +266,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     private void Close(UserPool user, ServerConnection server, string reason)
     {
         _log.LogInformation("pool {Pool}: closing {Server}: {Reason}", _pool.Name, server, reason);
-        user.RemoveIdle(server);
+        user.Desk.RemoveIdle(server);
         _ = server.RetireAsync(RetireLimit);
     }
 

@@ -17,6 +17,23 @@ public sealed partial class ServerConnection
     /// <summary>Settings Pooler has SET on this connection that the server does not report back.</summary>
     public Dictionary<string, string> AppliedSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    private string? _settingsKey;
+    private long _settingsVersion;
+
+    /// <summary>
+    /// Whether the last session to prepare this connection wanted exactly the settings named by
+    /// <paramref name="key"/>, and the server has reported no change since: then there is nothing
+    /// to compare or set, the common case when a pool's clients connect alike.
+    /// </summary>
+    public bool HasSettings(string key) => _settingsKey == key && _settingsVersion == ParameterVersion;
+
+    /// <summary>Records whose settings this connection now has (null: unknown, check them next time).</summary>
+    public void MarkSettings(string? key)
+    {
+        _settingsKey = key;
+        _settingsVersion = ParameterVersion;
+    }
+
     /// <summary>
     /// Runs a query for the pooler itself (server_reset_query, SET of a client's settings): its
     /// answer is read and dropped; an ErrorResponse in it throws <see cref="ServerQueryException"/>.

@@ -1,0 +1,182 @@
+using Pooler.Core.Servers;
+using static Pooler.Core.Pools.PoolProtocol;
+
+namespace Pooler.Core.Pools;
+
+/// <summary>
+/// Where a session waiting for a server connection is answered; implemented by the session's
+/// checkout reply. <see cref="TryComplete"/> is false when that wait is over (the client left, or
+/// the answer is for an older request): the desk then offers the connection to the next in line.
+/// </summary>
+public interface ICheckoutWaiter
+{
+    bool TryComplete(object reply, long requestId, bool inline);
+}
+
+/// <summary>
+/// The lending desk of one user's pool on the node that owns it: the idle server connections and
+/// the line of sessions waiting for one, shared by the pool's supervisor and the sessions. Every
+/// transaction passes here twice — a session takes a connection, then gives it back, and the
+/// desk hands it straight to the first session in line (running that session's continuation on
+/// the spot), so in the steady state of a busy pool no message and no thread hop is involved.
+/// The supervisor keeps what needs decisions: opening connections (it is told when a session
+/// queues and the pool may still grow), closing them, lifetimes and the waiting timeout.
+/// </summary>
+public sealed class ServerDesk(TimeSpan serverLifetime)
+{
+    private readonly object _gate = new();
+    private readonly List<ServerConnection> _idle = []; // most recently used last
+    private readonly LinkedList<Waiter> _waiters = new();
+    private bool _full;
+
+    /// <summary>server_lifetime: a connection older than this is not lent again.</summary>
+    public TimeSpan ServerLifetime { get; set; } = serverLifetime;
+
+    /// <summary>
+    /// Session side: an idle connection if there is one; otherwise the session joins the line and
+    /// <paramref name="tellSupervisor"/> says whether the pool may still open a connection for it.
+    /// </summary>
+    public bool TryTakeOrQueue(ICheckoutWaiter waiter, long requestId, out ServerConnection server, out bool tellSupervisor)
+    {
+        lock (_gate)
+        {
+            tellSupervisor = false;
+            if (TakeIdle(out server))
+                return true;
+            _waiters.AddLast(new Waiter(waiter, requestId, DateTime.UtcNow));
+            tellSupervisor = !_full;
+            return false;
+        }
+    }
+
+    /// <summary>Session side: leaves the line (the client went away while waiting).</summary>
+    public void Leave(ICheckoutWaiter waiter, long requestId)
+    {
+        lock (_gate)
+        {
+            for (var node = _waiters.First; node is not null; node = node.Next)
+            {
+                if (node.Value.RequestId == requestId && ReferenceEquals(node.Value.ReplyTo, waiter))
+                {
+                    _waiters.Remove(node);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives a clean connection back: to the first session in line, or onto the idle list. False
+    /// when the connection must not be lent again (closed, or past server_lifetime): the supervisor
+    /// closes it. <paramref name="inline"/> runs the next session's continuation on this thread.
+    /// </summary>
+    public bool TryReturn(ServerConnection server, bool inline)
+    {
+        if (server.IsClosed || Expired(server))
+            return false;
+        server.LastUsed = DateTime.UtcNow;
+        while (true)
+        {
+            Waiter? next;
+            lock (_gate)
+            {
+                if (_waiters.First is { } first)
+                {
+                    next = first.Value;
+                    _waiters.RemoveFirst();
+                }
+                else
+                {
+                    _idle.Add(server);
+                    return true;
+                }
+            }
+            // Outside the lock: the waiting session may run right here and come back to the desk.
+            if (next.ReplyTo.TryComplete(new Assigned(server, next.RequestId), next.RequestId, inline))
+                return true;
+        }
+    }
+
+    private bool Expired(ServerConnection server) =>
+        ServerLifetime > TimeSpan.Zero && DateTime.UtcNow - server.ConnectedAt > ServerLifetime;
+
+    private bool TakeIdle(out ServerConnection server)
+    {
+        while (_idle.Count > 0)
+        {
+            server = _idle[^1];
+            _idle.RemoveAt(_idle.Count - 1);
+            if (!server.IsClosed)
+                return true;
+        }
+        server = null!;
+        return false;
+    }
+
+    /// <summary>Supervisor side: whether the pool is at pool_size (a queued session then waits for a return, not a new connection).</summary>
+    internal void SetFull(bool full)
+    {
+        lock (_gate)
+            _full = full;
+    }
+
+    internal int WaitingCount
+    {
+        get { lock (_gate) return _waiters.Count; }
+    }
+
+    internal int IdleCount
+    {
+        get { lock (_gate) return _idle.Count; }
+    }
+
+    /// <summary>Supervisor side: everyone in line leaves, to be told why (the pool cannot connect, or stops).</summary>
+    internal List<Waiter> TakeAllWaiters()
+    {
+        lock (_gate)
+        {
+            var all = _waiters.ToList();
+            _waiters.Clear();
+            return all;
+        }
+    }
+
+    /// <summary>Supervisor side: the sessions that have waited longer than <paramref name="limit"/>, taken out of line.</summary>
+    internal List<Waiter> TakeWaitersOlderThan(TimeSpan limit, DateTime now)
+    {
+        var expired = new List<Waiter>();
+        lock (_gate)
+        {
+            while (_waiters.First is { } first && now - first.Value.Since > limit)
+            {
+                expired.Add(first.Value);
+                _waiters.RemoveFirst();
+            }
+        }
+        return expired;
+    }
+
+    internal bool RemoveIdle(ServerConnection server)
+    {
+        lock (_gate)
+            return _idle.Remove(server);
+    }
+
+    /// <summary>Removes and returns the idle connections <paramref name="expired"/> picks, oldest first.</summary>
+    internal List<ServerConnection> RemoveIdleWhere(Func<ServerConnection, bool> expired)
+    {
+        var removed = new List<ServerConnection>();
+        lock (_gate)
+        {
+            foreach (var server in _idle)
+                if (expired(server))
+                    removed.Add(server);
+            foreach (var server in removed)
+                _idle.Remove(server);
+        }
+        return removed;
+    }
+}
+
+/// <summary>A session waiting for a server connection, in arrival order.</summary>
+internal sealed record Waiter(ICheckoutWaiter ReplyTo, long RequestId, DateTime Since);
