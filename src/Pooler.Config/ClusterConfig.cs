@@ -24,6 +24,9 @@ public sealed record ClusterConfig
     /// <summary>Where the owner of a pool accepts clients relayed from other nodes (binds <see cref="Host"/>).</summary>
     public int RelayPort { get; init; } = Defaults.Cluster.RelayPort;
 
+    /// <summary>How many clients relayed from other nodes this node serves at once; more are refused (53300).</summary>
+    public int MaxRelayedConnections { get; init; } = Defaults.Cluster.MaxRelayedConnections;
+
     /// <summary>Shared by every node; proves a relayed connection comes from a node. Null on a lone node.</summary>
     public string? Secret { get; init; }
 

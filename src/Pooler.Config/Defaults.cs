@@ -84,6 +84,9 @@ public static class Defaults
         /// <summary>The client port plus one: easy to remember, rarely taken.</summary>
         public const int RelayPort = 6433;
 
+        /// <summary>Clients relayed to this node from other nodes, at most (each is a socket pair across the hop).</summary>
+        public const int MaxRelayedConnections = 10_000;
+
         public const string SystemName = "pooler";
 
         /// <summary>Short secrets are guessable; 16 characters is the least we accept.</summary>

@@ -2,13 +2,16 @@ using Akka.Actor;
 using Microsoft.Extensions.Logging;
 using Pooler.Config;
 using Pooler.Core.Clients;
+using Pooler.Core.Cluster;
 
 namespace Pooler.Core;
 
 /// <summary>What every client session on a node shares: the configuration, the pool region, the cancel keys.</summary>
-public sealed class PoolerServices(PoolerConfig config, IActorRef poolRegion, ILoggerFactory loggerFactory)
+public sealed class PoolerServices(PoolerConfig config, IActorRef poolRegion, ClusterNode node, IActorRef cancelRouter,
+    ILoggerFactory loggerFactory)
 {
     private int _clients;
+    private int _relayed;
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _stopNow = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -20,7 +23,31 @@ public sealed class PoolerServices(PoolerConfig config, IActorRef poolRegion, IL
 
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
 
-    public CancelRegistry CancelKeys { get; } = new();
+    public CancelRegistry CancelKeys { get; } = new(() => node.Tag);
+
+    /// <summary>This node in the cluster: its address, relay endpoint and the pools it owns.</summary>
+    public ClusterNode Node { get; } = node;
+
+    /// <summary>Forwards cancel requests for sessions on other nodes (<see cref="CancelRouter"/>).</summary>
+    public IActorRef CancelRouter { get; } = cancelRouter;
+
+    /// <summary>Clients relayed to this node from other nodes right now.</summary>
+    public int RelayedCount => Volatile.Read(ref _relayed);
+
+    /// <summary>Counts a relayed client against max_relayed_connections; false when the limit is reached.</summary>
+    public bool TryAdmitRelayed()
+    {
+        if (Interlocked.Increment(ref _relayed) <= Config.Cluster.MaxRelayedConnections)
+            return true;
+        Interlocked.Decrement(ref _relayed);
+        return false;
+    }
+
+    public void ReleaseRelayed()
+    {
+        if (Interlocked.Decrement(ref _relayed) == 0 && ClientCount == 0 && _stopping.IsCancellationRequested)
+            _drained.TrySetResult();
+    }
 
     public int ClientCount => Volatile.Read(ref _clients);
 
@@ -40,7 +67,7 @@ public sealed class PoolerServices(PoolerConfig config, IActorRef poolRegion, IL
 
     public void ReleaseClient()
     {
-        if (Interlocked.Decrement(ref _clients) == 0 && _stopping.IsCancellationRequested)
+        if (Interlocked.Decrement(ref _clients) == 0 && RelayedCount == 0 && _stopping.IsCancellationRequested)
             _drained.TrySetResult();
     }
 
@@ -59,7 +86,7 @@ public sealed class PoolerServices(PoolerConfig config, IActorRef poolRegion, IL
         if (_stopping.IsCancellationRequested)
             return;
         _stopping.Cancel();
-        if (ClientCount == 0)
+        if (ClientCount == 0 && RelayedCount == 0)
             _drained.TrySetResult();
         _stopNow.CancelAfter(Config.General.ShutdownTimeout > TimeSpan.Zero ? Config.General.ShutdownTimeout : TimeSpan.Zero);
     }

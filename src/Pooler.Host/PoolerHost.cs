@@ -6,6 +6,9 @@ using Akka.Remote.Hosting;
 using Microsoft.AspNetCore.Connections;
 using Akka.Cluster.Sharding;
 using Pooler.Config;
+using Akka.Actor;
+using Pooler.Core;
+using Pooler.Core.Cluster;
 using Pooler.Core.Pools;
 
 namespace Pooler.Host;
@@ -45,20 +48,37 @@ public static class PoolerHost
             kestrel.AddServerHeader = false;
             kestrel.Listen(new IPEndPoint(PortCheck.ResolveBindAddress(config.General.Host), config.General.Port),
                 listen => listen.UseConnectionHandler<ClientConnectionHandler>());
+            // Clients relayed from other nodes: only with a cluster secret to prove where they come from.
+            if (config.Cluster.Secret is not null)
+                kestrel.Listen(new IPEndPoint(PortCheck.ResolveBindAddress(config.Cluster.Host), config.Cluster.RelayPort),
+                    listen => listen.UseConnectionHandler<RelayConnectionHandler>());
         });
 
+        // The node's identity is known once the actor system runs; the pieces built before it ask it then.
+        ActorSystem? system = null;
+        var node = new ClusterNode(config, () => Akka.Cluster.Cluster.Get(system!).SelfAddress);
+        var allocation = new PoolAllocationStrategy(() => Akka.Cluster.Cluster.Get(system!).SelfAddress);
+        builder.Services.AddSingleton(node);
+        builder.Services.AddSingleton(allocation);
         builder.Services.AddAkka(config.Cluster.SystemName, (akka, services) =>
-            ConfigureAkka(akka, config, services.GetRequiredService<ILoggerFactory>()));
+            ConfigureAkka(akka, config, node, allocation, services, s => system = s));
+        builder.Services.AddSingleton(sp => new PoolerServices(config,
+            sp.GetRequiredService<IRequiredActor<PoolRegion>>().ActorRef, node,
+            sp.GetRequiredService<IRequiredActor<CancelRouter>>().ActorRef,
+            sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddHostedService<StartupReport>();
         builder.Services.AddSingleton<ClientConnectionHandler>();
+        builder.Services.AddSingleton<RelayConnectionHandler>();
         builder.Services.AddHostedService<SessionDrain>();
 
         return builder.Build();
     }
 
-    private static void ConfigureAkka(AkkaConfigurationBuilder akka, PoolerConfig config, ILoggerFactory loggerFactory)
+    private static void ConfigureAkka(AkkaConfigurationBuilder akka, PoolerConfig config, ClusterNode node,
+        PoolAllocationStrategy allocation, IServiceProvider services, Action<ActorSystem> started)
     {
         var cluster = config.Cluster;
+        var loggerFactory = services.GetRequiredService<ILoggerFactory>();
         akka.ConfigureLoggers(loggers =>
             {
                 // Akka's own info lines (remoting, gossip) drown Pooler's; the cluster events an
@@ -79,23 +99,56 @@ public static class PoolerHost
                 Roles = [.. cluster.Roles],
                 SplitBrainResolver = new KeepMajorityOption(),
             })
+            .WithCustomSerializer("pooler-cluster", [typeof(IClusterMessage)], system => new ClusterMessageSerializer(system))
             // The host stops the actor system after sessions have drained (SessionDrain), not the CLR
             // exit hook, which would stop the pools the moment SIGTERM arrives.
             .AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend)
-            // Durable DData pulls in LMDB and is not needed: the shard coordinator's state is rebuilt.
-            .AddHocon("akka.cluster.sharding.distributed-data.durable.keys = []", HoconAddMode.Prepend)
-            .WithShardRegion<PoolRegion>(PoolRegion.TypeName,
-                poolName => PoolSupervisor.Props(
-                    config.FindPool(poolName) ?? throw new InvalidOperationException($"no pool named {poolName}"),
-                    config.General, loggerFactory),
-                new PoolMessageExtractor(),
-                new ShardOptions
-                {
-                    StateStoreMode = StateStoreMode.DData,
-                    RememberEntities = false,
-                    // Sessions talk to their pool directly, which sharding does not count as activity.
-                    ShouldPassivateIdleEntities = false,
-                });
+            .AddHocon(ClusterTuning(config), HoconAddMode.Prepend)
+            .WithActors((system, registry) =>
+            {
+                started(system);
+                var settings = ClusterShardingSettings.Create(system);
+                var region = ClusterSharding.Get(system).Start(PoolRegion.TypeName,
+                    poolName => PoolSupervisor.Props(
+                        config.FindPool(poolName) ?? throw new InvalidOperationException($"no pool named {poolName}"),
+                        config.General, node, loggerFactory),
+                    settings, new PoolMessageExtractor(), allocation, PoolProtocol.DrainPool.Instance);
+                registry.Register<PoolRegion>(region);
+                registry.Register<CancelRouter>(system.ActorOf(
+                    CancelRouter.Props(() => services.GetRequiredService<PoolerServices>().CancelKeys, loggerFactory),
+                    CancelRouter.Name));
+            });
+    }
+
+    /// <summary>
+    /// Sharding and failover settings. Sharding keeps its state in DData (not a journal), without
+    /// durable keys (LMDB) and without passivation (sessions talk to their pool directly, which
+    /// sharding does not count as activity). Failover is tuned for seconds, not the default ~45 s:
+    /// a dead node is unreachable after ~3 s of missed heartbeats, downed by keep-majority after 3 s
+    /// of stable membership, and its pools start again on the survivors.
+    /// </summary>
+    private static string ClusterTuning(PoolerConfig config)
+    {
+        var handoff = (int)Math.Ceiling(config.General.ShutdownTimeout.TotalSeconds) + 10;
+        return $$"""
+            akka.cluster.sharding {
+              state-store-mode = ddata
+              remember-entities = off
+              passivate-idle-entity-after = off
+              distributed-data.durable.keys = []
+              handoff-timeout = {{handoff}}s
+              rebalance-interval = 2s
+              retry-interval = 500ms
+              coordinator-failure-backoff = 1s
+              waiting-for-state-timeout = 2s
+              updating-state-timeout = 2s
+              shard-start-timeout = 2s
+            }
+            akka.cluster.split-brain-resolver.stable-after = 3s
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
+            akka.cluster.singleton.hand-over-retry-interval = 500ms
+            akka.cluster.singleton-proxy.singleton-identification-interval = 500ms
+            """;
     }
 }
 

@@ -29,6 +29,7 @@ public sealed class StartupReport(
                 config.General.ShutdownTimeout.TotalMilliseconds));
 
         var cluster = Akka.Cluster.Cluster.Get(system);
+        system.ActorOf(Props.Create(() => new ClusterEventLog(logger)), "cluster-event-log");
         cluster.RegisterOnMemberUp(() =>
         {
             logger.LogInformation("cluster node {Address} is Up (roles: {Roles})",
@@ -36,7 +37,7 @@ public sealed class StartupReport(
             // Start every pool's supervisor now rather than at its first client, so that
             // min_pool_size connections are open before anyone asks.
             foreach (var pool in config.Pools)
-                poolRegion.ActorRef.Tell(new PoolEnvelope(pool.Name, new PoolProtocol.GetPoolRef()));
+                poolRegion.ActorRef.Tell(new PoolEnvelope(pool.Name, new PoolProtocol.GetPoolLocation()));
         });
         return Task.CompletedTask;
     }
@@ -45,5 +46,36 @@ public sealed class StartupReport(
     {
         logger.LogInformation("pooler stopping");
         return Task.CompletedTask;
+    }
+}
+
+/// <summary>One log line per change in the cluster's membership, and the count of members Up after it.</summary>
+internal sealed class ClusterEventLog : ReceiveActor
+{
+    public ClusterEventLog(ILogger logger)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Context.System);
+        Receive<Akka.Cluster.ClusterEvent.IMemberEvent>(e =>
+        {
+            var what = e switch
+            {
+                Akka.Cluster.ClusterEvent.MemberJoined => "joined",
+                Akka.Cluster.ClusterEvent.MemberUp => "is Up",
+                Akka.Cluster.ClusterEvent.MemberLeft => "is leaving",
+                Akka.Cluster.ClusterEvent.MemberExited => "exited",
+                Akka.Cluster.ClusterEvent.MemberRemoved => "was removed",
+                Akka.Cluster.ClusterEvent.MemberDowned => "was downed",
+                _ => e.GetType().Name,
+            };
+            logger.LogInformation("cluster: member {Address} {What}; {Up} member(s) Up", e.Member.Address, what,
+                cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up));
+        });
+        Receive<Akka.Cluster.ClusterEvent.UnreachableMember>(e =>
+            logger.LogWarning("cluster: member {Address} is unreachable", e.Member.Address));
+        Receive<Akka.Cluster.ClusterEvent.ReachableMember>(e =>
+            logger.LogInformation("cluster: member {Address} is reachable again", e.Member.Address));
+        Receive<Akka.Cluster.ClusterEvent.CurrentClusterState>(_ => { });
+        cluster.Subscribe(Self, Akka.Cluster.ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(Akka.Cluster.ClusterEvent.IMemberEvent), typeof(Akka.Cluster.ClusterEvent.IReachabilityEvent));
     }
 }

@@ -36,6 +36,7 @@ internal static class ClusterSection
             SeedNodes = seedNodes,
             Roles = (r.OptionalStringArray("roles") ?? []).Select(role => role.Text).ToList(),
             RelayPort = relayPort,
+            MaxRelayedConnections = r.Int("max_relayed_connections", Defaults.Cluster.MaxRelayedConnections, 1),
             Secret = secret,
             SystemName = systemName,
         };

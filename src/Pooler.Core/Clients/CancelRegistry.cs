@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Pooler.Core.Cluster;
 
 namespace Pooler.Core.Clients;
 
@@ -8,7 +9,7 @@ namespace Pooler.Core.Clients;
 /// Pooler's own, never a server's: the client's queries run on many server connections, and a
 /// server key handed out once would let that client cancel whoever holds the connection later.
 /// </summary>
-public sealed class CancelRegistry
+public sealed class CancelRegistry(Func<int> nodeTag)
 {
     private readonly ConcurrentDictionary<int, (int Secret, ClientSession Session)> _sessions = new();
 
@@ -18,7 +19,8 @@ public sealed class CancelRegistry
         var secret = RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
         while (true)
         {
-            var pid = RandomNumberGenerator.GetInt32(1, int.MaxValue);
+            // The node's tag in bits 24-30 tells any node where to forward a cancel for this key.
+            var pid = NodeTag.ProcessId(nodeTag(), RandomNumberGenerator.GetInt32(1, 1 << 24));
             if (_sessions.TryAdd(pid, (secret, session)))
                 return (pid, secret);
         }

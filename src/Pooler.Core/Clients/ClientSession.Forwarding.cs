@@ -246,6 +246,8 @@ public sealed partial class ClientSession
 
     private async Task<(ClientLease? Lease, bool Retry)> TryCheckoutAsync(bool lastAttempt)
     {
+        if (_relayTarget is not null)
+            return (await RelayCheckoutAsync(), false);
         object reply;
         try
         {
@@ -273,6 +275,18 @@ public sealed partial class ClientSession
         {
             return (null, false);
         }
+        if (reply is CheckoutFailed { SqlState: Pools.PoolSupervisor.PoolMovedState })
+        {
+            // The pool left this node: find where it lives now and go there.
+            _log.LogInformation("client {Client}: pool {Pool} moved; looking it up again", Id, _poolConfig!.Name);
+            if (_relayed || !await ResolvePoolAsync(_closing.Token))
+            {
+                if (_relayed)
+                    _closing.Cancel(); // the entry node reconnects its client to the new owner
+                return (null, false);
+            }
+            return (null, true);
+        }
         if (reply is CheckoutFailed failed)
         {
             _log.LogWarning("client {Client} ({User}@{Pool}): no server connection: {Reason}", Id, _userName,
@@ -281,6 +295,65 @@ public sealed partial class ClientSession
             return (null, false);
         }
         return await PrepareAsync(((Assigned)reply).Server, lastAttempt);
+    }
+
+    /// <summary>
+    /// The pool lives on another node: this client's "server" is a relay connection to that node,
+    /// held for the whole session and re-established whenever it is lost between transactions (the
+    /// owner left, failed, or the pool moved) — the client only notices a transaction that was
+    /// running when its owner failed.
+    /// </summary>
+    private async Task<ClientLease?> RelayCheckoutAsync()
+    {
+        var deadline = DateTime.UtcNow + PoolLookupLimit;
+        while (true)
+        {
+            var target = _relayTarget!;
+            try
+            {
+                target = target with { Relay = target.Relay! with { Settings = RelaySettings() } };
+                var relay = await ServerConnection.ConnectAsync(target, _closing.Token);
+                var lease = new ClientLease(this, relay, Output, PoolMode.Session);
+                relay.Attach(lease);
+                _lastRelay = relay;
+                _lease = lease;
+                return lease;
+            }
+            catch (ServerLoginException e) when (!_closing.IsCancellationRequested)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    _log.LogWarning("client {Client}: cannot reach the owner of pool {Pool}: {Error}", Id, _poolConfig!.Name, e.Message);
+                    await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.ConnectionFailure,
+                        $"the node that owns pool {_poolConfig.Name} cannot be reached: {e.Message}",
+                        hint: "the pool is moving or its node failed; reconnect in a moment");
+                    return null;
+                }
+                _log.LogDebug("client {Client}: relay to {Target} failed ({Error}); looking the pool up again", Id, target, e.Message);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+            await Task.Delay(PoolLookupRetry, _closing.Token);
+            if (!await ResolvePoolAsync(_closing.Token))
+                return null;
+            if (_relayTarget is null)
+                return await CheckoutAsync(); // the pool is on this node now
+        }
+    }
+
+    private ServerConnection? _lastRelay;
+
+    /// <summary>The client's settings for a new relay: its own, updated with what it SET through the last one.</summary>
+    private Dictionary<string, string> RelaySettings()
+    {
+        var settings = new Dictionary<string, string>(_desiredSettings, StringComparer.OrdinalIgnoreCase);
+        if (_lastRelay is { } last)
+            foreach (var name in TrackedSettings)
+                if (last.Parameters.TryGetValue(name, out var value))
+                    settings[name] = value;
+        return settings;
     }
 
     /// <summary>Health-checks a connection this session just got and gives it the client's settings.</summary>
@@ -304,7 +377,7 @@ public sealed partial class ClientSession
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            _pool!.Tell(new Checkin(server, Reusable: false));
+            DiscardServer(server);
             _log.LogWarning("client {Client}: could not apply its settings on {Server}: {Error}", Id, server, e.Message);
             await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.ConnectionFailure,
                 $"could not prepare a server connection: {e.Message}");
@@ -325,7 +398,7 @@ public sealed partial class ClientSession
         var delay = General.HealthcheckDelay;
         if (server.IsClosed)
         {
-            _pool!.Tell(new Checkin(server, Reusable: false));
+            DiscardServer(server);
             return false;
         }
         if (delay <= TimeSpan.Zero || DateTime.UtcNow - server.LastUsed < delay)
@@ -340,7 +413,7 @@ public sealed partial class ClientSession
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             _log.LogWarning("client {Client}: {Server} failed its health check ({Error}); closing it", Id, server, e.Message);
-            _pool!.Tell(new Checkin(server, Reusable: false));
+            DiscardServer(server);
             return false;
         }
     }
@@ -421,7 +494,7 @@ public sealed partial class ClientSession
                 return;
             lease.Released = true;
         }
-        _pool?.Tell(new Checkin(lease.Server, Reusable: false));
+        DiscardServer(lease.Server);
     }
 
     private async Task ProtocolViolationAsync(string reason)

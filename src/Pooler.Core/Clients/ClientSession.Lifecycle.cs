@@ -2,6 +2,7 @@ using Akka.Actor;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Pooler.Config;
+using Pooler.Core.Cluster;
 using Pooler.Core.Servers;
 using Pooler.Core.Wire;
 using Pooler.Protocol;
@@ -33,13 +34,19 @@ public sealed partial class ClientSession
             }
             // Session mode between transactions: the server goes back without a reset; the pool closes it.
             if (lease.Mode == PoolMode.Session)
-                _pool?.Tell(new Checkin(lease.Server, Reusable: false));
+                DiscardServer(lease.Server);
         }
         _ = SayGoodbyeAsync();
     }
 
     private async Task SayGoodbyeAsync()
     {
+        if (_relayed)
+        {
+            // A relayed client is not told: its entry node reconnects it to the pool's next owner.
+            _closing.Cancel();
+            return;
+        }
         try
         {
             await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.AdminShutdown,
@@ -58,7 +65,7 @@ public sealed partial class ClientSession
     internal void OnTransactionBlockRefused(ClientLease lease)
     {
         _log.LogWarning("client {Client}: opened a transaction block in statement mode; disconnecting it", Id);
-        _pool?.Tell(new Checkin(lease.Server, Reusable: false));
+        DiscardServer(lease.Server);
         try
         {
             ErrorResponse.Create(ErrorSeverity.Fatal, SqlState.ActiveSqlTransaction,
@@ -78,8 +85,32 @@ public sealed partial class ClientSession
     /// </summary>
     internal void OnServerLost(ClientLease lease, string reason, int unanswered)
     {
+        var relay = lease.Server.Target.IsRelay;
+        DiscardServer(lease.Server);
+        if (relay && unanswered == 0 && _poolMode != PoolMode.Session)
+        {
+            // Between transactions: the next one is relayed to wherever the pool is then.
+            _log.LogInformation("client {Client}: relay to the owner of pool {Pool} closed ({Reason}); reconnecting at its next transaction",
+                Id, _poolConfig?.Name, reason);
+            return;
+        }
         _log.LogWarning("client {Client}: lost {Server}: {Reason}", Id, lease.Server, reason);
-        _pool?.Tell(new Checkin(lease.Server, Reusable: false));
+        if (relay && _poolMode == PoolMode.Session)
+        {
+            // Session mode: the session's state lived on that connection; the client must start over.
+            try
+            {
+                ErrorResponse.Create(ErrorSeverity.Fatal, SqlState.ConnectionFailure,
+                    $"server connection lost: {reason}; the session's state is gone",
+                    hint: "reconnect; Pooler will serve the new session from the pool's current node").WriteTo(Output);
+                _ = Output.FlushAsync().AsTask();
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException)
+            {
+            }
+            _closing.Cancel();
+            return;
+        }
         if (unanswered == 0)
             return;
         try
@@ -153,9 +184,17 @@ public sealed partial class ClientSession
     /// <summary>A CancelRequest arrived on a new connection: pass it to the server running that client's query.</summary>
     private async Task ForwardCancelAsync(CancelRequest request)
     {
-        var target = request.SecretKeyInt32 is { } secret ? _services.CancelKeys.Find(request.ProcessId, secret) : null;
+        if (request.SecretKeyInt32 is not { } secret)
+            return;
+        var target = _services.CancelKeys.Find(request.ProcessId, secret);
         if (target is null)
         {
+            if (NodeTag.OfProcessId(request.ProcessId) != _services.Node.Tag)
+            {
+                // Another node gave out this key: pass the request on.
+                _services.CancelRouter.Tell(new CancelRouter.Route(request.ProcessId, secret));
+                return;
+            }
             _log.LogInformation("cancel request for unknown or mismatched key (pid {Pid}) ignored", request.ProcessId);
             return;
         }
@@ -169,10 +208,13 @@ public sealed partial class ClientSession
         if (lease is null || !lease.IsBusy || lease.Server.KeyData is not { } key)
             return;
         var target = lease.Server.Target;
+        // A relay's key belongs to the client's session on the pool's owner node, which takes
+        // cancel requests on its client port like any Pooler node.
+        var (host, port) = target.Relay is { } relay ? (relay.CancelHost, relay.CancelPort) : (target.Host, target.Port);
         _log.LogInformation("client {Client}: cancelling its query on {Server}", Id, lease.Server);
         try
         {
-            await PostgresCancel.SendAsync(target.Host, target.Port, key, TimeSpan.FromSeconds(5));
+            await PostgresCancel.SendAsync(host, port, key, TimeSpan.FromSeconds(5));
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {

@@ -4,6 +4,8 @@ using Akka.Actor;
 using Pooler.Core.Pools;
 using Microsoft.Extensions.Logging;
 using Pooler.Config;
+using Pooler.Core.Cluster;
+using Pooler.Core.Servers;
 using Pooler.Core.Wire;
 using Pooler.Protocol;
 using static Pooler.Core.Pools.PoolProtocol;
@@ -31,10 +33,17 @@ public sealed partial class ClientSession
         bool loggedIn;
         try
         {
-            var startup = await ReadStartupAsync(login.Token);
-            if (startup is null)
-                return;
-            loggedIn = await LoginAsync(startup, login.Token);
+            if (_relayed)
+            {
+                loggedIn = await RelayLoginAsync(login.Token);
+            }
+            else
+            {
+                var startup = await ReadStartupAsync(login.Token);
+                if (startup is null)
+                    return;
+                loggedIn = await LoginAsync(startup, login.Token);
+            }
         }
         catch (OperationCanceledException) when (login.IsCancellationRequested && !_closing.IsCancellationRequested)
         {
@@ -134,11 +143,10 @@ public sealed partial class ClientSession
             _desiredSettings["statement_timeout"] = ((long)user.StatementTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         _poolMode = user.PoolMode;
 
-        var poolRef = await _services.PoolRegion.Ask<PoolRef>(
-            new PoolEnvelope(_poolConfig.Name, new GetPoolRef()), TimeSpan.FromSeconds(30), cancellationToken);
-        _pool = poolRef.Supervisor;
-        _desk = poolRef.Desks.GetValueOrDefault(_userName);
-        var reply = await RequestAsync(_pool, _ => new GetServerParameters(_userName)).WaitAsync(cancellationToken);
+        if (!await ResolvePoolAsync(cancellationToken))
+            return false;
+        var reply = await RequestAsync(_services.PoolRegion,
+            _ => new PoolEnvelope(_poolConfig.Name, new GetServerParameters(_userName))).WaitAsync(cancellationToken);
         if (reply is CheckoutFailed failed)
             return await FailLoginAsync(failed.SqlState, failed.Message);
 
@@ -148,6 +156,119 @@ public sealed partial class ClientSession
         if (General.LogClientConnections)
             _log.LogInformation("client {Client} from {Remote}: login as {User} to {Database} ({Mode} mode)",
                 Id, _client.RemoteEndPoint, _userName, _poolConfig.Name, _poolMode.ToConfigName());
+        return true;
+    }
+
+    /// <summary>
+    /// Finds the node that owns this client's pool: this one (the session takes connections from
+    /// the pool's desk here), or another one (the session is relayed there, see
+    /// <see cref="RelayCheckoutAsync"/>). False, with the client told why, when that cannot be done.
+    /// </summary>
+    private async Task<bool> ResolvePoolAsync(CancellationToken cancellationToken)
+    {
+        var pool = _poolConfig!.Name;
+        var deadline = DateTime.UtcNow + PoolLookupLimit;
+        while (true)
+        {
+            PoolLocation? location = null;
+            try
+            {
+                location = await _services.PoolRegion.Ask<PoolLocation>(new PoolEnvelope(pool, new GetPoolLocation()),
+                    PoolLookupAttempt, cancellationToken);
+            }
+            catch (AskTimeoutException)
+            {
+                // The pool is moving (hand-off, or its node failed and is not yet downed): ask again.
+            }
+            if (location is not null)
+            {
+                if (location.OwnerAddress == _services.Node.SelfAddress)
+                {
+                    if (_services.Node.FindLocal(pool) is { } local)
+                    {
+                        _pool = local.Supervisor;
+                        _desk = local.Desks.GetValueOrDefault(_userName);
+                        _relayTarget = null;
+                        return true;
+                    }
+                }
+                else if (!_relayed)
+                {
+                    if (_services.Config.Cluster.Secret is not { } secret)
+                        return await FailLoginAsync(SqlState.ConnectionFailure,
+                            $"pool {pool} lives on node {location.OwnerAddress}, but this node has no [cluster] secret to relay clients there");
+                    _pool = null;
+                    _desk = null;
+                    _relayTarget = new ServerTarget(_userName, location.RelayHost, location.RelayPort, pool, _userName, null,
+                        _services.Config.General.ConnectTimeout, General.MaxMessageSize)
+                    {
+                        Relay = new RelayHandshake(pool, _userName, _desiredSettings, _services.Node.SelfAddress, Id,
+                            location.ClientHost, location.ClientPort),
+                        RelaySecret = secret,
+                    };
+                    return true;
+                }
+            }
+            if (DateTime.UtcNow > deadline)
+                return await FailLoginAsync(SqlState.ConnectionFailure,
+                    $"pool {pool} is not available on any node right now (it is moving or its node failed); try again");
+            await Task.Delay(PoolLookupRetry, cancellationToken);
+        }
+    }
+
+    private static readonly TimeSpan PoolLookupAttempt = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan PoolLookupRetry = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long a session waits for its pool to become available (failover takes seconds).</summary>
+    private TimeSpan PoolLookupLimit =>
+        TimeSpan.FromSeconds(Math.Max(30, General.QueryWaitTimeout.TotalSeconds));
+
+    /// <summary>
+    /// The owner's side of a relayed client: another node authenticated it and proves that with
+    /// the cluster secret; from then on this is an ordinary session on the pool's own node.
+    /// </summary>
+    private async Task<bool> RelayLoginAsync(CancellationToken cancellationToken)
+    {
+        if (_services.Config.Cluster.Secret is not { } secret)
+            return await FailLoginAsync(SqlState.InvalidAuthorizationSpecification,
+                "this node accepts no relayed connections: [cluster] secret is not set");
+        var nonce = RelayHandshake.NewNonce();
+        RelayHandshake.WriteNonce(Output, nonce);
+        await Output.FlushAsync(cancellationToken);
+        var message = await PipeMessages.ReadAsync(Input, General.MaxMessageSize, cancellationToken);
+        if (message is null)
+            return false;
+        string? problem = "not a relay handshake";
+        RelayHandshake? handshake = null;
+        if (message.Value.Type == RelayHandshake.HandshakeType)
+            handshake = RelayHandshake.Read(message.Value.Payload, nonce, secret, out problem);
+        if (handshake is null)
+        {
+            _log.LogWarning("relay connection {Client} from {Remote} refused: {Problem}", Id, _client.RemoteEndPoint, problem);
+            return await FailLoginAsync(SqlState.InvalidAuthorizationSpecification, $"relay refused: {problem}");
+        }
+        _userName = handshake.UserName;
+        _poolConfig = _services.Config.FindPool(handshake.PoolName);
+        var user = _poolConfig?.FindUser(_userName);
+        if (_poolConfig is null || user is null)
+            return await FailLoginAsync(SqlState.InvalidAuthorizationSpecification,
+                $"relay refused: this node has no pool {handshake.PoolName} for user {_userName}");
+        foreach (var (name, value) in handshake.Settings)
+            _desiredSettings[name] = value;
+        _poolMode = user.PoolMode;
+        if (_services.Node.FindLocal(_poolConfig.Name) is not { } local)
+            return await FailLoginAsync(SqlState.ConnectionFailure,
+                $"relay refused: pool {_poolConfig.Name} is not on this node (any more)");
+        _pool = local.Supervisor;
+        _desk = local.Desks.GetValueOrDefault(_userName);
+        var (processId, keySecret) = _services.CancelKeys.Register(this);
+        _processId = processId;
+        new BackendKeyData(processId, keySecret).WriteTo(Output);
+        ReadyForQuery.Write(Output, TransactionStatus.Idle);
+        await Output.FlushAsync(cancellationToken);
+        if (General.LogClientConnections)
+            _log.LogInformation("client {Client}: relayed from {Entry} (its client {EntryClient}) as {User}@{Pool} ({Mode} mode)",
+                Id, handshake.EntryNode, handshake.ClientId, _userName, _poolConfig.Name, _poolMode.ToConfigName());
         return true;
     }
 
@@ -175,6 +296,14 @@ public sealed partial class ClientSession
     {
         await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, sqlState, message);
         return false;
+    }
+
+    private async Task RefuseTooManyRelayedAsync()
+    {
+        _log.LogWarning("relay connection {Client} from {Remote}: refused, max_relayed_connections ({Limit}) reached",
+            Id, _client.RemoteEndPoint, _services.Config.Cluster.MaxRelayedConnections);
+        await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.TooManyConnections,
+            $"this node serves too many relayed clients already: max_relayed_connections ({_services.Config.Cluster.MaxRelayedConnections}) reached");
     }
 
     private async Task RefuseTooManyClientsAsync()

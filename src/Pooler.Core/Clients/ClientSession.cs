@@ -33,9 +33,12 @@ public sealed partial class ClientSession : ReceiveActor
     private string _userName = "";
     private ClientLease? _lease;
     private int _processId;
+    private readonly bool _relayed;      // this is the owner's side of a client relayed from another node
+    private ServerTarget? _relayTarget;  // set while this client's pool lives on another node
 
-    public ClientSession(ConnectionContext client, PoolerServices services, TaskCompletionSource done)
+    public ClientSession(ConnectionContext client, PoolerServices services, TaskCompletionSource done, bool relayed = false)
     {
+        _relayed = relayed;
         _client = client;
         _services = services;
         _done = done;
@@ -44,8 +47,8 @@ public sealed partial class ClientSession : ReceiveActor
         ReceiveAny(message => Volatile.Read(ref _reply)?.TrySetResult(message));
     }
 
-    public static Props Props(ConnectionContext client, PoolerServices services, TaskCompletionSource done) =>
-        Akka.Actor.Props.Create(() => new ClientSession(client, services, done));
+    public static Props Props(ConnectionContext client, PoolerServices services, TaskCompletionSource done, bool relayed = false) =>
+        Akka.Actor.Props.Create(() => new ClientSession(client, services, done, relayed));
 
     internal bool IsStopping => _services.Stopping.IsCancellationRequested;
 
@@ -70,10 +73,18 @@ public sealed partial class ClientSession : ReceiveActor
     /// </summary>
     internal void ReturnServer(ServerConnection server, bool reusable)
     {
+        if (server.Target.IsRelay)
+        {
+            _ = server.DisposeAsync().AsTask(); // the owner's session ends and returns its server there
+            return;
+        }
         if (reusable && _desk is not null && _desk.TryReturn(server, inline: true))
             return;
         _pool?.Tell(new Checkin(server, reusable));
     }
+
+    /// <summary>A server connection in an unknown state: closed (a relay) or handed to the supervisor to close.</summary>
+    private void DiscardServer(ServerConnection server) => ReturnServer(server, reusable: false);
 
     /// <summary>Sends one control request and waits for its answer (one at a time per session).</summary>
     private Task<object> RequestAsync(IActorRef target, Func<long, object> create)
@@ -90,9 +101,11 @@ public sealed partial class ClientSession : ReceiveActor
         var admitted = false;
         try
         {
-            admitted = _services.TryAdmitClient();
+            admitted = _relayed ? _services.TryAdmitRelayed() : _services.TryAdmitClient();
             if (admitted)
                 await RunAsync();
+            else if (_relayed)
+                await RefuseTooManyRelayedAsync();
             else
                 await RefuseTooManyClientsAsync();
         }
@@ -110,7 +123,9 @@ public sealed partial class ClientSession : ReceiveActor
             if (_processId != 0 && General.LogClientDisconnections)
                 _log.LogInformation("client {Client} from {Remote}: {User}@{Pool} disconnected", Id, _client.RemoteEndPoint,
                     _userName, _poolConfig?.Name);
-            if (admitted)
+            if (admitted && _relayed)
+                _services.ReleaseRelayed();
+            else if (admitted)
                 _services.ReleaseClient();
             if (_processId != 0)
                 _services.CancelKeys.Unregister(_processId);

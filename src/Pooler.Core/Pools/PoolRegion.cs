@@ -1,4 +1,5 @@
 using Akka.Cluster.Sharding;
+using Pooler.Core.Cluster;
 
 namespace Pooler.Core.Pools;
 
@@ -6,26 +7,30 @@ namespace Pooler.Core.Pools;
 public sealed class PoolRegion
 {
     public const string TypeName = "pool";
-
-    /// <summary>About ten times the largest cluster we expect; never change it while a cluster lives.</summary>
-    public const int ShardCount = 100;
 }
 
 /// <summary>A message for the supervisor of pool <paramref name="PoolName"/>, sent through the region.</summary>
-public sealed record PoolEnvelope(string PoolName, object Message);
+public sealed record PoolEnvelope(string PoolName, object Message) : IClusterMessage;
 
-/// <summary>Routes <see cref="PoolEnvelope"/>s by pool name.</summary>
-public sealed class PoolMessageExtractor() : HashCodeMessageExtractor(PoolRegion.ShardCount)
+/// <summary>
+/// Routes <see cref="PoolEnvelope"/>s by pool name. Each pool is a shard of its own, so that the
+/// allocation strategy (<see cref="PoolAllocationStrategy"/>) places pools, not hash buckets of pools.
+/// </summary>
+public sealed class PoolMessageExtractor : IMessageExtractor
 {
-    public override string EntityId(object message) => message switch
+    public string EntityId(object message) => message switch
     {
         PoolEnvelope envelope => envelope.PoolName,
         _ => null!,
     };
 
-    public override object EntityMessage(object message) => message switch
+    public object EntityMessage(object message) => message switch
     {
         PoolEnvelope envelope => envelope.Message,
         _ => message,
     };
+
+    public string ShardId(object message) => EntityId(message);
+
+    public string ShardId(string entityId, object? messageHint = null) => entityId;
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Pooler.Core.Cluster;
 using Pooler.Core.Servers;
 
 namespace Pooler.Core.Pools;
@@ -9,11 +10,18 @@ namespace Pooler.Core.Pools;
 /// </summary>
 public static class PoolProtocol
 {
-    /// <summary>Asks the pool's supervisor for its own reference; answered with <see cref="PoolRef"/>.</summary>
-    public sealed record GetPoolRef;
+    /// <summary>Asks where the pool lives (starting its supervisor if needed); answered with <see cref="PoolLocation"/>.</summary>
+    public sealed record GetPoolLocation : IClusterMessage;
+
+    /// <summary>
+    /// The node that owns a pool: its cluster address, where it takes relayed clients, and its
+    /// client listener (where a relayed session's cancel requests go).
+    /// </summary>
+    public sealed record PoolLocation(string PoolName, string OwnerAddress, string RelayHost, int RelayPort,
+        string ClientHost, int ClientPort) : IClusterMessage;
 
     /// <summary>The supervisor, and each user's desk, where sessions on the pool's node take and return connections.</summary>
-    public sealed record PoolRef(IActorRef Supervisor, IReadOnlyDictionary<string, ServerDesk> Desks);
+    public sealed record LocalPool(IActorRef Supervisor, IReadOnlyDictionary<string, ServerDesk> Desks);
 
     /// <summary>A session queued at <paramref name="User"/>'s desk while the pool was below pool_size:
     /// the supervisor opens a connection if the line needs one.</summary>
@@ -23,22 +31,35 @@ public static class PoolProtocol
     public sealed record Assigned(ServerConnection Server, long RequestId);
 
     /// <summary>The answer to a queued session when no server connection can be had; the session passes the error on.</summary>
-    public sealed record CheckoutFailed(string SqlState, string Message, long RequestId);
+    public sealed record CheckoutFailed(string SqlState, string Message, long RequestId) : IClusterMessage;
 
     /// <summary>The session is done with a connection the desk would not take back. <paramref name="Reusable"/> false means its
     /// state is unknown (client vanished mid-transaction, protocol error) and it must be closed.</summary>
     public sealed record Checkin(ServerConnection Server, bool Reusable);
 
     /// <summary>The session parameters of the pool's servers, for the ParameterStatus a client gets at login.</summary>
-    public sealed record GetServerParameters(string User);
+    public sealed record GetServerParameters(string User) : IClusterMessage;
 
-    public sealed record CurrentServerParameters(IReadOnlyDictionary<string, string> Parameters);
+    public sealed record CurrentServerParameters(IReadOnlyDictionary<string, string> Parameters) : IClusterMessage;
 
     internal sealed record ServerConnected(string User, ServerConnection Server);
 
     internal sealed record ServerConnectFailed(string User, string SqlState, string Message);
 
     internal sealed record ServerClosed(string User, ServerConnection Server, string Reason);
+
+    /// <summary>Sharding's hand-off message for a pool: drain, then stop (see PoolSupervisor.BeginDrain).</summary>
+    public sealed class DrainPool
+    {
+        public static readonly DrainPool Instance = new();
+        private DrainPool() { }
+    }
+
+    internal sealed class DrainDeadline
+    {
+        public static readonly DrainDeadline Instance = new();
+        private DrainDeadline() { }
+    }
 
     internal sealed class JanitorTick
     {

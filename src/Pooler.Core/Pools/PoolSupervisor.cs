@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
 using Pooler.Config;
+using Pooler.Core.Cluster;
 using Pooler.Core.Servers;
 using Pooler.Protocol;
 using static Pooler.Core.Pools.PoolProtocol;
@@ -18,6 +19,9 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     private static readonly TimeSpan JanitorInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan RetireLimit = TimeSpan.FromSeconds(10);
 
+    /// <summary>The SQLSTATE-like marker of a checkout refused because the pool moved: the session looks it up again.</summary>
+    public const string PoolMovedState = "POOLER_MOVED";
+
     private readonly PoolConfig _pool;
     private readonly GeneralConfig _general;
     private readonly Dictionary<string, UserPool> _users = new(StringComparer.Ordinal);
@@ -26,8 +30,12 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     private readonly CancellationTokenSource _stopping = new();
     private IReadOnlyDictionary<string, string>? _serverParameters;
 
-    public PoolSupervisor(PoolConfig pool, GeneralConfig general, ILoggerFactory loggerFactory)
+    private readonly ClusterNode _node;
+    private bool _draining;
+
+    public PoolSupervisor(PoolConfig pool, GeneralConfig general, ClusterNode node, ILoggerFactory loggerFactory)
     {
+        _node = node;
         _log = loggerFactory.CreateLogger<PoolSupervisor>();
         _pool = pool;
         _general = general;
@@ -40,7 +48,9 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
             _users[user.Username] = new UserPool(user, target);
         }
 
-        Receive<GetPoolRef>(_ => Sender.Tell(new PoolRef(Self, DesksByUser())));
+        Receive<GetPoolLocation>(_ => Sender.Tell(_node.LocationOf(_pool.Name)));
+        Receive<DrainPool>(_ => BeginDrain());
+        Receive<DrainDeadline>(_ => Context.Stop(Self));
         Receive<ServerWanted>(OnServerWanted);
         Receive<Checkin>(OnCheckin);
         Receive<GetServerParameters>(OnGetServerParameters);
@@ -60,19 +70,53 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         return desks;
     }
 
-    public static Props Props(PoolConfig pool, GeneralConfig general, ILoggerFactory loggerFactory) =>
-        Akka.Actor.Props.Create(() => new PoolSupervisor(pool, general, loggerFactory));
+    public static Props Props(PoolConfig pool, GeneralConfig general, ClusterNode node, ILoggerFactory loggerFactory) =>
+        Akka.Actor.Props.Create(() => new PoolSupervisor(pool, general, node, loggerFactory));
 
     protected override void PreStart()
     {
         _log.LogInformation("pool {Pool}: supervisor started ({Mode} mode, users: {Users})", _pool.Name, _pool.PoolMode.ToConfigName(),
             string.Join(", ", _users.Keys));
         Timers.StartPeriodicTimer("janitor", JanitorTick.Instance, JanitorInterval);
+        _node.Register(_pool.Name, new LocalPool(Self, DesksByUser()));
         WarmUp();
+    }
+
+    /// <summary>
+    /// The pool is moving to another node (sharding hand-off): no more lending here; sessions on
+    /// this node look the pool up again and are relayed to its new owner. Transactions running now
+    /// finish (within shutdown_timeout); then every connection is closed and the supervisor stops,
+    /// and only then does the new owner open its own — the budget is never exceeded.
+    /// </summary>
+    private void BeginDrain()
+    {
+        if (_draining)
+            return;
+        _draining = true;
+        _log.LogInformation("pool {Pool}: handing off to another node; draining {Open} server connection(s)", _pool.Name,
+            _users.Values.Sum(u => u.Open.Count));
+        _node.Unregister(_pool.Name, Self);
+        foreach (var user in _users.Values)
+        {
+            user.Desk.Close();
+            Fail(user.Desk.TakeAllWaiters(), PoolMovedState, $"pool {_pool.Name} moved to another node");
+            foreach (var idle in user.Desk.RemoveIdleWhere(_ => true))
+                Close(user, idle, "pool handed off");
+        }
+        var limit = _general.ShutdownTimeout > TimeSpan.Zero ? _general.ShutdownTimeout : TimeSpan.FromSeconds(1);
+        Timers.StartSingleTimer("drain-limit", DrainDeadline.Instance, limit);
+        StopIfDrained();
+    }
+
+    private void StopIfDrained()
+    {
+        if (_draining && _users.Values.All(u => u.Open.Count == 0 && u.Connecting == 0))
+            Context.Stop(Self);
     }
 
     protected override void PostStop()
     {
+        _node.Unregister(_pool.Name, Self);
         _stopping.Cancel();
         foreach (var user in _users.Values)
         {
@@ -85,7 +129,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     /// <summary>A session queued at the desk while the pool was below pool_size: open a connection if the line needs one.</summary>
     private void OnServerWanted(ServerWanted wanted)
     {
-        if (_users.TryGetValue(wanted.User, out var user))
+        if (!_draining && _users.TryGetValue(wanted.User, out var user))
             Grow(user);
     }
 
@@ -94,7 +138,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         var user = _users[checkin.Server.Target.PoolUser];
         if (checkin.Server.IsClosed)
             return; // OnServerClosed accounts for it
-        if (!checkin.Reusable || Expired(user, checkin.Server))
+        if (!checkin.Reusable || Expired(user, checkin.Server) || _draining)
         {
             Close(user, checkin.Server, checkin.Reusable ? "server_lifetime reached" : "returned in an unknown state");
             return;
@@ -126,9 +170,10 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         var user = _users[connected.User];
         user.Connecting--;
         var server = connected.Server;
-        if (_stopping.IsCancellationRequested)
+        if (_stopping.IsCancellationRequested || _draining)
         {
             _ = server.DisposeAsync().AsTask();
+            StopIfDrained();
             return;
         }
         user.Open.Add(server);
@@ -170,7 +215,10 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
             return;
         _log.LogInformation("pool {Pool}: {Server} closed: {Reason}", _pool.Name, closed.Server, closed.Reason);
         user.Forget(closed.Server);
-        Grow(user);
+        if (_draining)
+            StopIfDrained();
+        else
+            Grow(user);
     }
 
     private void OnJanitorTick()
@@ -226,6 +274,8 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     /// <summary>Keeps min_pool_size connections open per user.</summary>
     private void WarmUp()
     {
+        if (_draining)
+            return;
         foreach (var user in _users.Values)
             while (user.Total < user.User.MinPoolSize)
                 StartConnect(user);

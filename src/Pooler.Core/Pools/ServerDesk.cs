@@ -28,6 +28,19 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
     private readonly List<ServerConnection> _idle = []; // most recently used last
     private readonly LinkedList<Waiter> _waiters = new();
     private bool _full;
+    private bool _closed;
+
+    /// <summary>The pool left this node: nothing is lent here any more.</summary>
+    public bool IsClosed
+    {
+        get { lock (_gate) return _closed; }
+    }
+
+    internal void Close()
+    {
+        lock (_gate)
+            _closed = true;
+    }
 
     /// <summary>server_lifetime: a connection older than this is not lent again.</summary>
     public TimeSpan ServerLifetime { get; set; } = serverLifetime;
@@ -41,6 +54,13 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
         lock (_gate)
         {
             tellSupervisor = false;
+            if (_closed)
+            {
+                // The session finds out from the answer, as a queued one would.
+                server = null!;
+                waiter.TryComplete(new PoolProtocol.CheckoutFailed(PoolSupervisor.PoolMovedState, "pool moved", requestId), requestId, inline: false);
+                return false;
+            }
             if (TakeIdle(out server))
                 return true;
             _waiters.AddLast(new Waiter(waiter, requestId, DateTime.UtcNow));
@@ -80,6 +100,8 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
             Waiter? next;
             lock (_gate)
             {
+                if (_closed)
+                    return false;
                 if (_waiters.First is { } first)
                 {
                     next = first.Value;

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
+using Pooler.Core.Cluster;
 using Pooler.Core.Wire;
 using Pooler.Protocol;
 using Pooler.Protocol.Auth;
@@ -106,7 +107,19 @@ public sealed partial class ServerConnection : IAsyncDisposable
     private async Task LoginAsync(CancellationToken cancellationToken)
     {
         var input = _connection.Transport.Input;
-        StartupMessage.Create(Target.User, Target.Database).WriteTo(Output);
+        if (Target.Relay is { } relay)
+        {
+            // The owner node speaks first: a nonce for the handshake's proof.
+            var nonce = await PipeMessages.ReadAsync(input, _maxMessageSize, cancellationToken)
+                ?? throw new ServerLoginException(SqlState.ConnectionFailure, $"{Target} closed during the relay handshake");
+            if (nonce.Type != RelayHandshake.NonceType)
+                throw new ServerLoginException(SqlState.ConnectionFailure, $"{Target} is not a Pooler relay port");
+            relay.Write(Output, nonce.Payload, Target.RelaySecret ?? "");
+        }
+        else
+        {
+            StartupMessage.Create(Target.User, Target.Database).WriteTo(Output);
+        }
         await Output.FlushAsync(cancellationToken);
         var authenticator = new ClientAuthenticator(Target.User, Target.Password);
         while (true)
@@ -159,7 +172,7 @@ public sealed partial class ServerConnection : IAsyncDisposable
         Volatile.Write(ref _sink, null);
         try
         {
-            if (KeyData is { } key)
+            if (KeyData is { } key && !Target.IsRelay)
                 await PostgresCancel.SendAsync(Target.Host, Target.Port, key, limit);
             Terminate.Write(Output);
             await Output.FlushAsync();

@@ -1,3 +1,5 @@
+using Pooler.Core.Cluster;
+
 namespace Pooler.Core.Servers;
 
 /// <summary>
@@ -14,8 +16,19 @@ public sealed record ServerTarget(
     TimeSpan ConnectTimeout,
     int MaxMessageSize)
 {
+    /// <summary>
+    /// Set when this "server" is the relay to the node that owns the pool, not PostgreSQL: the
+    /// connection logs in with the handshake and the cluster secret instead of a startup packet.
+    /// </summary>
+    public RelayHandshake? Relay { get; init; }
+
+    /// <summary>The cluster secret that proves a relay handshake.</summary>
+    public string? RelaySecret { get; init; }
+
+    public bool IsRelay => Relay is not null;
+
     // Keep the password out of logs.
-    public override string ToString() => $"{User}@{Host}:{Port}/{Database}";
+    public override string ToString() => IsRelay ? $"relay to {Host}:{Port} for {Database}" : $"{User}@{Host}:{Port}/{Database}";
 }
 
 /// <summary>PostgreSQL refused the login, or could not be reached; the message says which.</summary>
