@@ -48,6 +48,8 @@ public static class PoolerHost
             kestrel.AddServerHeader = false;
             kestrel.Listen(new IPEndPoint(PortCheck.ResolveBindAddress(config.General.Host), config.General.Port),
                 listen => listen.UseConnectionHandler<ClientConnectionHandler>());
+            if (config.Http.Enabled)
+                kestrel.Listen(new IPEndPoint(PortCheck.ResolveBindAddress(config.Http.Host), config.Http.Port));
             // Clients relayed from other nodes: only with a cluster secret to prove where they come from.
             if (config.Cluster.Secret is not null)
                 kestrel.Listen(new IPEndPoint(PortCheck.ResolveBindAddress(config.Cluster.Host), config.Cluster.RelayPort),
@@ -71,7 +73,10 @@ public static class PoolerHost
         builder.Services.AddSingleton<RelayConnectionHandler>();
         builder.Services.AddHostedService<SessionDrain>();
 
-        return builder.Build();
+        var app = builder.Build();
+        if (config.Http.Enabled)
+            PoolerHttp.Map(app, config);
+        return app;
     }
 
     private static void ConfigureAkka(AkkaConfigurationBuilder akka, PoolerConfig config, ClusterNode node,
@@ -114,6 +119,7 @@ public static class PoolerHost
                         config.General, node, loggerFactory),
                     settings, new PoolMessageExtractor(), allocation, PoolProtocol.DrainPool.Instance);
                 registry.Register<PoolRegion>(region);
+                registry.Register<Placement>(system.ActorOf(Placement.Props(allocation, loggerFactory), Placement.Name));
                 registry.Register<CancelRouter>(system.ActorOf(
                     CancelRouter.Props(() => services.GetRequiredService<PoolerServices>().CancelKeys, loggerFactory),
                     CancelRouter.Name));
@@ -124,7 +130,7 @@ public static class PoolerHost
     /// Sharding and failover settings. Sharding keeps its state in DData (not a journal), without
     /// durable keys (LMDB) and without passivation (sessions talk to their pool directly, which
     /// sharding does not count as activity). Failover is tuned for seconds, not the default ~45 s:
-    /// a dead node is unreachable after ~3 s of missed heartbeats, downed by keep-majority after 3 s
+    /// a dead node is unreachable after ~3 s of missed heartbeats, downed by keep-majority after 2 s
     /// of stable membership, and its pools start again on the survivors.
     /// </summary>
     private static string ClusterTuning(PoolerConfig config)
@@ -144,8 +150,8 @@ public static class PoolerHost
               updating-state-timeout = 2s
               shard-start-timeout = 2s
             }
-            akka.cluster.split-brain-resolver.stable-after = 3s
-            akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
+            akka.cluster.split-brain-resolver.stable-after = 2s
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = 2500ms
             akka.cluster.singleton.hand-over-retry-interval = 500ms
             akka.cluster.singleton-proxy.singleton-identification-interval = 500ms
             """;

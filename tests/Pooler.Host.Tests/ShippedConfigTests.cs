@@ -3,14 +3,14 @@ using Xunit;
 
 namespace Pooler.Host.Tests;
 
-/// <summary>Every configuration we ship or promise to accept loads, and its summary leaks no secret.</summary>
+/// <summary>Every configuration we ship (cluster-config/ and its subfolders) or promise to accept loads, and its summary leaks no secret.</summary>
 public sealed class ShippedConfigTests
 {
     public static TheoryData<string> ShippedConfigs()
     {
         var data = new TheoryData<string>();
         var root = RepositoryRoot();
-        foreach (var file in Directory.GetFiles(Path.Combine(root, "cluster-config"), "*.toml"))
+        foreach (var file in Directory.GetFiles(Path.Combine(root, "cluster-config"), "*.toml", SearchOption.AllDirectories))
             data.Add(Path.GetRelativePath(root, file));
         // The shared examples sit beside the repository in CI (../shared/examples).
         var shared = Path.Combine(root, "..", "shared", "examples");
@@ -37,6 +37,8 @@ public sealed class ShippedConfigTests
         }
         if (config.General.AdminPassword is { } adminPassword)
             Assert.DoesNotContain(adminPassword, summary);
+        if (config.Cluster.Secret is { } secret)
+            Assert.DoesNotContain(secret, summary);
     }
 
     [Fact]

@@ -182,7 +182,7 @@ public sealed class FailureTests(FailureFixture fixture) : IClassFixture<Failure
 
                 var error = await Assert.ThrowsAnyAsync<NpgsqlException>(() =>
                     ScalarAsync<int>(connection, "SELECT 1", transaction));
-                Assert.True(error is PostgresException { SqlState: "57P01" or "08006" } || error is not PostgresException,
+                Assert.True(error is PostgresException { SqlState: "57P01" or "40003" } || error is not PostgresException,
                     $"unexpected error: {error}");
             }
 

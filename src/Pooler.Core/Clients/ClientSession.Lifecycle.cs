@@ -115,8 +115,9 @@ public sealed partial class ClientSession
             return;
         try
         {
-            ErrorResponse.Create(ErrorSeverity.Error, SqlState.ConnectionFailure,
-                $"server connection lost: {reason}; the current transaction was aborted, run it again",
+            ErrorResponse.Create(ErrorSeverity.Error, SqlState.StatementCompletionUnknown,
+                $"server connection lost: {reason}; the current transaction was aborted (if a COMMIT was in flight, " +
+                "check whether it took effect), run it again",
                 hint: "Pooler will use another server connection for the next statement").WriteTo(Output);
             for (var i = 0; i < unanswered; i++)
                 ReadyForQuery.Write(Output, TransactionStatus.Idle);

@@ -216,7 +216,7 @@ public sealed partial class ClientSession
         }
     }
 
-    private static readonly TimeSpan PoolLookupAttempt = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan PoolLookupAttempt = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PoolLookupRetry = TimeSpan.FromMilliseconds(200);
 
     /// <summary>How long a session waits for its pool to become available (failover takes seconds).</summary>

@@ -6,6 +6,13 @@ public static class SqlState
     public const string SuccessfulCompletion = "00000";
     public const string ConnectionException = "08000";
     public const string ConnectionFailure = "08006";
+
+    /// <summary>
+    /// statement_completion_unknown: the server connection running the client's transaction was
+    /// lost, so whether its last statement (a COMMIT, say) took effect is not known. Unlike the 08
+    /// class, drivers keep the client's connection open after it (Npgsql closes on 08xxx).
+    /// </summary>
+    public const string StatementCompletionUnknown = "40003";
     public const string SqlClientUnableToEstablishSqlConnection = "08001";
     public const string ProtocolViolation = "08P01";
     public const string FeatureNotSupported = "0A000";

@@ -4,8 +4,7 @@ namespace Pooler.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// A real pooler process in front of a test PostgreSQL, serving pool <see cref="TestUsers.Database"/>
-/// to the three test roles: the scram role logs in to Pooler with SCRAM, the md5 role with MD5,
-/// the cleartext role with a cleartext password (each as PostgreSQL makes it log in to the server).
+/// to the three test roles (see <see cref="TestPoolToml"/>): a cluster of one. Several nodes: <see cref="PoolerCluster"/>.
 /// </summary>
 public sealed class PoolerNode : IAsyncDisposable
 {
@@ -39,30 +38,10 @@ public sealed class PoolerNode : IAsyncDisposable
             host = "127.0.0.1"
             port = {config.ClusterPort}
 
-            [pools.{TestUsers.Database}]
-            pool_mode = "{poolMode}"
+            [http]
+            port = 0
 
-            [pools.{TestUsers.Database}.shards.0]
-            servers = [["{server.Host}", {server.Port}, "primary"]]
-            database = "{TestUsers.Database}"
-
-            [pools.{TestUsers.Database}.users.0]
-            username = "{TestUsers.Scram.Name}"
-            password = "{TestUsers.Scram.Password}"
-            pool_size = {poolSize}
-            {userExtra}
-
-            [pools.{TestUsers.Database}.users.1]
-            username = "{TestUsers.Md5.Name}"
-            password = "{TestUsers.Md5.Password}"
-            auth_type = "md5"
-            pool_size = {poolSize}
-
-            [pools.{TestUsers.Database}.users.2]
-            username = "{TestUsers.Cleartext.Name}"
-            password = "{TestUsers.Cleartext.Password}"
-            auth_type = "plain"
-            pool_size = {poolSize}
+            {TestPoolToml.For(server, poolMode, poolSize, userExtra)}
             """);
         var process = PoolerProcess.Start("--config", path);
         try

@@ -26,6 +26,12 @@ public sealed class PoolerProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', Lines);
 
+    /// <summary>How many lines have been logged so far: pass it as <c>from</c> to wait only for later lines.</summary>
+    public int LineCount
+    {
+        get { lock (_gate) return _lines.Count; }
+    }
+
     public Task<int> Exited => _exited.Task;
 
     /// <summary>Starts <c>pooler</c> with the given arguments (not waiting for anything).</summary>
@@ -57,17 +63,20 @@ public sealed class PoolerProcess : IAsyncDisposable
     public static async Task<ProcessResult> RunToExitAsync(params string[] arguments) =>
         await ProcessRunner.RunAsync("dotnet", [PoolerBinary.Path, .. arguments], timeout: TimeSpan.FromSeconds(60));
 
-    /// <summary>Waits until a log line contains <paramref name="text"/>; fails if the process exits first.</summary>
-    public async Task<string> WaitForLineAsync(string text, TimeSpan? timeout = null)
+    /// <summary>
+    /// Waits until a log line contains <paramref name="text"/>; fails if the process exits first.
+    /// Lines before index <paramref name="from"/> (see <see cref="LineCount"/>) are not looked at.
+    /// </summary>
+    public async Task<string> WaitForLineAsync(string text, TimeSpan? timeout = null, int from = 0)
     {
         var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         void Check()
         {
             lock (_gate)
-                foreach (var line in _lines)
-                    if (line.Contains(text, StringComparison.Ordinal))
+                for (var i = from; i < _lines.Count; i++)
+                    if (_lines[i].Contains(text, StringComparison.Ordinal))
                     {
-                        found.TrySetResult(line);
+                        found.TrySetResult(_lines[i]);
                         return;
                     }
         }
@@ -106,6 +115,23 @@ public sealed class PoolerProcess : IAsyncDisposable
             }
         }
         return await _exited.Task;
+    }
+
+    /// <summary>Kills the process with SIGKILL, as a crash or the OOM killer would, and waits for it to exit.</summary>
+    public async Task<int> KillAsync(TimeSpan? timeout = null)
+    {
+        if (!_process.HasExited)
+        {
+            try
+            {
+                _process.Kill(entireProcessTree: false); // SIGKILL on Unix
+            }
+            catch (InvalidOperationException)
+            {
+                // exited meanwhile
+            }
+        }
+        return await _exited.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
     }
 
     public async ValueTask DisposeAsync()

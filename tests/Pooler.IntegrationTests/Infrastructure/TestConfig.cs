@@ -28,6 +28,9 @@ public sealed class TestConfig : IDisposable
             host = "127.0.0.1"
             port = {ClusterPort}
 
+            [http]
+            port = 0
+
             [pools.{TestUsers.Database}]
             pool_mode = "{poolMode}"
 
