@@ -264,6 +264,39 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
         Assert.NotEqual(owner, newOwner);
     }
 
+    [Fact]
+    public async Task An_operator_moves_the_pool_to_another_node_and_its_clients_follow()
+    {
+        await using var cluster = await PoolerCluster.StartAsync(postgres.Server, poolSize: 2);
+        var owner = await OwnerAsync(cluster);
+        var target = cluster.Nodes.First(n => n != owner);
+        var clients = new List<NpgsqlConnection>();
+        foreach (var node in cluster.Nodes)
+        {
+            var connection = await node.OpenAsync();
+            Assert.Equal(1, await ScalarAsync<int>(connection, "SELECT 1"));
+            clients.Add(connection);
+        }
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var baseUri = $"http://{cluster[2].Host}:{cluster[2].HttpPort}";
+
+        var moved = await http.PostAsync($"{baseUri}/pools/{TestUsers.Database}/move?to=127.0.0.1:{target.ClusterPort}", null);
+        var body = await moved.Content.ReadAsStringAsync();
+        Assert.True(moved.IsSuccessStatusCode, $"{moved.StatusCode}: {body}\n{cluster.Output}");
+        Assert.Contains(target.ClusterAddress, body);
+
+        var placement = await http.GetStringAsync($"{baseUri}/pools");
+        Assert.Contains(target.ClusterAddress, placement);
+        Assert.Contains(target.Process.Lines, l => l.Contains(SupervisorStarted, StringComparison.Ordinal));
+        Assert.Contains(owner.Process.Lines, l => l.Contains("handing off to another node", StringComparison.Ordinal));
+        // Every client, on every node (the old owner's own ones included), goes on with the pool where it is now.
+        foreach (var connection in clients)
+        {
+            Assert.Equal(2, await ScalarAsync<int>(connection, "SELECT 2"));
+            await connection.DisposeAsync();
+        }
+    }
+
     private static async Task SendCancelRequestAsync(PoolerClusterNode node, BackendKeyData key)
     {
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);

@@ -279,12 +279,8 @@ public sealed partial class ClientSession
         {
             // The pool left this node: find where it lives now and go there.
             _log.LogInformation("client {Client}: pool {Pool} moved; looking it up again", Id, _poolConfig!.Name);
-            if (_relayed || !await ResolvePoolAsync(_closing.Token))
-            {
-                if (_relayed)
-                    _closing.Cancel(); // the entry node reconnects its client to the new owner
+            if (!await ResolvePoolAsync(_closing.Token))
                 return (null, false);
-            }
             return (null, true);
         }
         if (reply is CheckoutFailed failed)
@@ -313,7 +309,9 @@ public sealed partial class ClientSession
             {
                 target = target with { Relay = target.Relay! with { Settings = RelaySettings() } };
                 var relay = await ServerConnection.ConnectAsync(target, _closing.Token);
-                var lease = new ClientLease(this, relay, Output, PoolMode.Session);
+                // An entry node holds its relay for the session; a relayed session passing one
+                // transaction on (its pool moved) gives it up at the transaction's end.
+                var lease = new ClientLease(this, relay, Output, _relayed ? PoolMode.Transaction : PoolMode.Session);
                 relay.Attach(lease);
                 _lastRelay = relay;
                 _lease = lease;

@@ -18,6 +18,8 @@ public sealed partial class ClientSession
         ReturnServer(lease.Server, reusable && lease.Mode != PoolMode.Session);
         if (_services.Stopping.IsCancellationRequested)
             _ = SayGoodbyeAsync();
+        else if (_relayed && (_relayTarget is not null || _desk?.IsClosed == true))
+            _closing.Cancel(); // the pool left this node: the entry node reconnects its client to the new owner
     }
 
     /// <summary>The node is shutting down: a client between transactions leaves now, others after theirs.</summary>

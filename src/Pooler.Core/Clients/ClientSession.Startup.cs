@@ -192,8 +192,10 @@ public sealed partial class ClientSession
                         return true;
                     }
                 }
-                else if (!_relayed)
+                else
                 {
+                    // (A relayed session whose pool moved away meanwhile relays on, for the one
+                    // transaction its entry node already sent; then it ends, see OnLeaseEnded.)
                     if (_services.Config.Cluster.Secret is not { } secret)
                         return await FailLoginAsync(SqlState.ConnectionFailure,
                             $"pool {pool} lives on node {location.OwnerAddress}, but this node has no [cluster] secret to relay clients there");
