@@ -49,7 +49,7 @@ public sealed class StartupReport(
     }
 }
 
-/// <summary>One log line per change in the cluster's membership, and the count of members Up after it.</summary>
+/// <summary>One log line per change in the cluster's membership.</summary>
 internal sealed class ClusterEventLog : ReceiveActor
 {
     public ClusterEventLog(ILogger logger)
@@ -67,8 +67,7 @@ internal sealed class ClusterEventLog : ReceiveActor
                 Akka.Cluster.ClusterEvent.MemberDowned => "was downed",
                 _ => e.GetType().Name,
             };
-            logger.LogInformation("cluster: member {Address} {What}; {Up} member(s) Up", e.Member.Address, what,
-                cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up));
+            logger.LogInformation("cluster: member {Address} {What}", e.Member.Address, what);
         });
         Receive<Akka.Cluster.ClusterEvent.UnreachableMember>(e =>
             logger.LogWarning("cluster: member {Address} is unreachable", e.Member.Address));

@@ -230,11 +230,16 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
         var busy = Enumerable.Range(0, 6).Select(async id =>
         {
             var node = survivors[id % survivors.Count];
-            await using var connection = await node.OpenAsync();
+            var connection = await node.OpenAsync();
             while (!stop.IsCancellationRequested)
             {
                 try
                 {
+                    if (connection.State != System.Data.ConnectionState.Open)
+                    {
+                        await connection.DisposeAsync();
+                        connection = await node.OpenAsync();
+                    }
                     await using var transaction = await connection.BeginTransactionAsync();
                     Assert.Equal(id, await ScalarAsync<int>(connection, $"SELECT {id}", transaction));
                     await transaction.CommitAsync();
@@ -246,6 +251,7 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
                 }
                 await Task.Delay(20);
             }
+            await connection.DisposeAsync();
         }).ToList();
 
         await Task.Delay(500);

@@ -37,6 +37,7 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
     public TransactionStatus LastStatus { get; private set; } = TransactionStatus.Idle;
 
     private bool _checkinOwed;
+    private bool _releaseRequested; // a relay's owner asked to let go of it at the next quiet moment
     private long _parameterVersion;
 
     /// <summary>Tracked settings as the server reports them at release, if they changed during the lease
@@ -81,8 +82,9 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
             if (Released || Pending > 0 || OpenBatch)
                 return ReadyAction.Forward;
             // Session mode keeps the server for the whole session, except when the node is
-            // shutting down: then the session ends after its transaction.
-            if (Mode == PoolMode.Session && !(session.IsStopping && status == TransactionStatus.Idle))
+            // shutting down (then the session ends after its transaction) or a relay's owner asked
+            // for the relay back.
+            if (Mode == PoolMode.Session && !((session.IsStopping || _releaseRequested) && status == TransactionStatus.Idle))
             {
                 if (status != TransactionStatus.Idle)
                     session.ArmIdleInTransactionTimer();
@@ -102,6 +104,22 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
             }
             Released = true;
             CaptureFinalSettings();
+            return ReadyAction.ForwardAndRelease;
+        }
+    }
+
+    public ReadyAction OnRelayRelease()
+    {
+        lock (Gate)
+        {
+            if (Released)
+                return ReadyAction.Forward;
+            if (Pending > 0 || OpenBatch || LastStatus != TransactionStatus.Idle)
+            {
+                _releaseRequested = true;
+                return ReadyAction.Forward;
+            }
+            Released = true;
             return ReadyAction.ForwardAndRelease;
         }
     }

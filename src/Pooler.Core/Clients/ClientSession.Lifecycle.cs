@@ -19,7 +19,7 @@ public sealed partial class ClientSession
         if (_services.Stopping.IsCancellationRequested)
             _ = SayGoodbyeAsync();
         else if (_relayed && (_relayTarget is not null || _desk?.IsClosed == true))
-            _closing.Cancel(); // the pool left this node: the entry node reconnects its client to the new owner
+            _ = RequestRelayReleaseAsync(); // the pool left this node: the entry node reconnects its client to the new owner
     }
 
     /// <summary>The node is shutting down: a client between transactions leaves now, others after theirs.</summary>
@@ -45,8 +45,9 @@ public sealed partial class ClientSession
     {
         if (_relayed)
         {
-            // A relayed client is not told: its entry node reconnects it to the pool's next owner.
-            _closing.Cancel();
+            // A relayed client is not told: its entry node gives this relay up and reconnects it
+            // to the pool's next owner; whatever it has already sent is still served here.
+            await RequestRelayReleaseAsync();
             return;
         }
         try
@@ -59,6 +60,25 @@ public sealed partial class ClientSession
         }
         _closing.Cancel();
     }
+
+    /// <summary>Asks the entry node of this relayed session to give the relay up (see ClientLease.OnRelayRelease).</summary>
+    private async Task RequestRelayReleaseAsync()
+    {
+        if (Interlocked.Exchange(ref _releaseAsked, 1) != 0)
+            return;
+        try
+        {
+            // Called between transactions: no server connection writes to this client meanwhile.
+            new ParameterStatus(Cluster.RelayHandshake.ReleaseParameter, "now").WriteTo(Output);
+            await Output.FlushAsync();
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or OperationCanceledException)
+        {
+            _closing.Cancel();
+        }
+    }
+
+    private int _releaseAsked;
 
     /// <summary>
     /// Statement mode: the client opened a transaction block. Its server connection is closed (the

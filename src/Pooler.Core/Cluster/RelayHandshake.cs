@@ -22,6 +22,12 @@ public sealed record RelayHandshake(string PoolName, string UserName, IReadOnlyD
     string EntryNode, string ClientId, string CancelHost, int CancelPort)
 {
     public const byte NonceType = (byte)'N';
+
+    /// <summary>
+    /// The ParameterStatus name an owner sends over a relay to ask the entry node to give the relay
+    /// up at its next quiet moment (the owner keeps serving what is already on its way).
+    /// </summary>
+    public const string ReleaseParameter = "pooler.relay_release";
     public const byte HandshakeType = (byte)'H';
     public const int NonceLength = 32;
     private const string SettingPrefix = "setting.";

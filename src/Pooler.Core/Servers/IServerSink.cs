@@ -44,4 +44,12 @@ public interface IServerSink
 
     /// <summary>The server connection broke (closed, protocol error) while lent to this sink.</summary>
     void OnServerLost(string reason);
+
+    /// <summary>
+    /// A relay's owner node asks the entry node to let go of it (the owner is leaving, or the pool
+    /// moved): <see cref="ReadyAction.ForwardAndRelease"/> when nothing is in flight, so the relay is
+    /// given up now, else <see cref="ReadyAction.Forward"/> and the release follows the next
+    /// ReadyForQuery that leaves nothing pending.
+    /// </summary>
+    ReadyAction OnRelayRelease() => ReadyAction.Forward;
 }

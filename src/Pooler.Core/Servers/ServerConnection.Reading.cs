@@ -101,6 +101,22 @@ public sealed partial class ServerConnection
                 break;
             var frame = rest.Slice(0, frameLength);
             var payload = frame.Slice(FrameScanner.HeaderLength);
+            if (header.Type == BackendMessageType.ParameterStatus && Target.IsRelay && sink is not null &&
+                IsRelayRelease(payload))
+            {
+                // Meant for this node, not the client: never forwarded.
+                if (!pending.IsEmpty)
+                    sink.Write(pending);
+                rest = rest.Slice(frameLength);
+                pending = buffer.Slice(rest.Start, 0);
+                var release = sink.OnRelayRelease();
+                if (release != ReadyAction.Forward)
+                {
+                    released = release;
+                    break;
+                }
+                continue;
+            }
             if (header.Type == BackendMessageType.ParameterStatus)
                 RecordParameter(payload);
             if (sink is null)
@@ -125,6 +141,12 @@ public sealed partial class ServerConnection
         if (sink is not null && !pending.IsEmpty)
             sink.Write(pending);
         return rest.Start;
+    }
+
+    private static bool IsRelayRelease(in ReadOnlySequence<byte> payload)
+    {
+        var parameter = ParameterStatus.Read(payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray());
+        return parameter.Name == Cluster.RelayHandshake.ReleaseParameter;
     }
 
     private void RecordParameter(in ReadOnlySequence<byte> payload)

@@ -75,8 +75,7 @@ public sealed class PoolerCluster : IAsyncDisposable
 
     /// <summary>
     /// Waits until every running node has logged every running node (itself too) as Up, each since
-    /// its process started. The "n member(s) Up" count in those lines may lag, so each member's
-    /// own line is waited for.
+    /// its process started (one "cluster: member … is Up" line per member and observer).
     /// </summary>
     public async Task WaitForMembersUpAsync(TimeSpan? timeout = null)
     {
