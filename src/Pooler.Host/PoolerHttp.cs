@@ -8,9 +8,9 @@ using static Pooler.Core.Pools.PoolProtocol;
 namespace Pooler.Host;
 
 /// <summary>
-/// The node's HTTP endpoints on <c>[http]</c>: where each pool lives (<c>GET /pools</c>) and moving
-/// a pool to another node on purpose (<c>POST /pools/{pool}/move?to=host:port</c>, the target
-/// node's cluster address).
+/// The node's HTTP endpoints on <c>[http]</c>: where each pool lives (<c>GET /pools</c>), this node's
+/// client and relayed-client counts (<c>GET /stats</c>), and moving a pool to another node on
+/// purpose (<c>POST /pools/{pool}/move?to=host:port</c>, the target node's cluster address).
 /// </summary>
 public static class PoolerHttp
 {
@@ -26,6 +26,16 @@ public static class PoolerHttp
             }
             return Results.Ok(placements);
         });
+
+        // This node's client counts (the admin console and /metrics of issue 6 will show more).
+        app.MapGet("/stats", (ClusterNode node, ClientConnectionHandler clients) => Results.Ok(new
+        {
+            node = node.SelfAddress,
+            pools_owned = node.LocalPoolNames,
+            clients = clients.ServicesIfStarted?.ClientCount ?? 0,
+            relayed_clients = clients.ServicesIfStarted?.RelayedCount ?? 0,
+            max_relayed_connections = config.Cluster.MaxRelayedConnections,
+        }));
 
         app.MapPost("/pools/{pool}/move", async (string pool, string? to, IRequiredActor<PoolRegion> region,
             IRequiredActor<Placement> placement, CancellationToken cancellation) =>

@@ -303,6 +303,30 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
         }
     }
 
+    [Fact]
+    public async Task Relayed_clients_beyond_max_relayed_connections_get_53300_at_once()
+    {
+        await using var cluster = await PoolerCluster.StartAsync(postgres.Server, poolSize: 2, nodeCount: 2,
+            clusterExtra: "max_relayed_connections = 1");
+        var owner = await OwnerAsync(cluster);
+        var entry = cluster.Nodes.Single(n => n != owner);
+
+        await using var first = await entry.OpenAsync();
+        Assert.Equal(1, await ScalarAsync<int>(first, "SELECT 1"));
+        await using var second = await entry.OpenAsync();
+        var clock = Stopwatch.StartNew();
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync<int>(second, "SELECT 1"));
+
+        Assert.Equal("53300", refused.SqlState);
+        Assert.Contains("max_relayed_connections (1)", refused.MessageText);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"refused only after {clock.Elapsed}");
+        // The relayed client already served is not disturbed, and the owner counts it.
+        Assert.Equal(2, await ScalarAsync<int>(first, "SELECT 2"));
+        using var http = new HttpClient();
+        var stats = await http.GetStringAsync($"http://{owner.Host}:{owner.HttpPort}/stats");
+        Assert.Contains("\"relayed_clients\":1", stats);
+    }
+
     private static async Task SendCancelRequestAsync(PoolerClusterNode node, BackendKeyData key)
     {
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);

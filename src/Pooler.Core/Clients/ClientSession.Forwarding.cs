@@ -17,6 +17,7 @@ public sealed partial class ClientSession
     private long _clientRemaining; // bytes of a client message still to pass through
     private CancellationTokenSource? _idleInTransaction;
     private string? _settingsKey; // cached SettingsKey; null after the settings change
+    private ServerConnection? _lastRelay; // the relay this session used last (its ParameterStatus view)
 
     /// <summary>
     /// The client's side of the byte pump: passes the client's bytes to the server connection it
@@ -317,6 +318,14 @@ public sealed partial class ClientSession
                 _lease = lease;
                 return lease;
             }
+            catch (ServerLoginException e) when (e.SqlState == SqlState.TooManyConnections)
+            {
+                // The owner serves max_relayed_connections already: waiting would not help.
+                _log.LogWarning("client {Client}: the owner of pool {Pool} refused the relay: {Error}", Id, _poolConfig!.Name, e.Message);
+                await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.TooManyConnections, e.Message,
+                    hint: "raise max_relayed_connections on the pool's node, or connect to that node directly");
+                return null;
+            }
             catch (ServerLoginException e) when (!_closing.IsCancellationRequested)
             {
                 if (DateTime.UtcNow > deadline)
@@ -340,8 +349,6 @@ public sealed partial class ClientSession
                 return await CheckoutAsync(); // the pool is on this node now
         }
     }
-
-    private ServerConnection? _lastRelay;
 
     /// <summary>The client's settings for a new relay: its own, updated with what it SET through the last one.</summary>
     private Dictionary<string, string> RelaySettings()

@@ -88,11 +88,20 @@ public sealed partial class ClientSession
     {
         _log.LogWarning("client {Client}: opened a transaction block in statement mode; disconnecting it", Id);
         DiscardServer(lease.Server);
+        FatalAndClose(SqlState.ActiveSqlTransaction,
+            $"transaction blocks are not allowed in statement pool mode (pool {_poolConfig?.Name})",
+            hint: "run single statements, or use pool_mode = \"transaction\" or \"session\" for this pool");
+    }
+
+    /// <summary>
+    /// Tells the client why its session ends, from outside the session's own loop (a server's
+    /// reader), and closes it. The write is not awaited: the client may be gone already.
+    /// </summary>
+    private void FatalAndClose(string sqlState, string message, string hint)
+    {
         try
         {
-            ErrorResponse.Create(ErrorSeverity.Fatal, SqlState.ActiveSqlTransaction,
-                $"transaction blocks are not allowed in statement pool mode (pool {_poolConfig?.Name})",
-                hint: "run single statements, or use pool_mode = \"transaction\" or \"session\" for this pool").WriteTo(Output);
+            ErrorResponse.Create(ErrorSeverity.Fatal, sqlState, message, hint: hint).WriteTo(Output);
             _ = Output.FlushAsync().AsTask();
         }
         catch (Exception e) when (e is InvalidOperationException or IOException)
@@ -120,17 +129,8 @@ public sealed partial class ClientSession
         if (relay && _poolMode == PoolMode.Session)
         {
             // Session mode: the session's state lived on that connection; the client must start over.
-            try
-            {
-                ErrorResponse.Create(ErrorSeverity.Fatal, SqlState.ConnectionFailure,
-                    $"server connection lost: {reason}; the session's state is gone",
-                    hint: "reconnect; Pooler will serve the new session from the pool's current node").WriteTo(Output);
-                _ = Output.FlushAsync().AsTask();
-            }
-            catch (Exception e) when (e is InvalidOperationException or IOException)
-            {
-            }
-            _closing.Cancel();
+            FatalAndClose(SqlState.ConnectionFailure, $"server connection lost: {reason}; the session's state is gone",
+                hint: "reconnect; Pooler will serve the new session from the pool's current node");
             return;
         }
         if (unanswered == 0)

@@ -112,6 +112,12 @@ public sealed partial class ServerConnection : IAsyncDisposable
             // The owner node speaks first: a nonce for the handshake's proof.
             var nonce = await PipeMessages.ReadAsync(input, _maxMessageSize, cancellationToken)
                 ?? throw new ServerLoginException(SqlState.ConnectionFailure, $"{Target} closed during the relay handshake");
+            if (nonce.Type == BackendMessageType.ErrorResponse)
+            {
+                // Refused before the handshake (max_relayed_connections): pass the owner's reason on.
+                var refusal = ErrorResponse.Read(nonce.Payload);
+                throw new ServerLoginException(refusal.SqlState ?? SqlState.ConnectionFailure, refusal.Message ?? "relay refused");
+            }
             if (nonce.Type != RelayHandshake.NonceType)
                 throw new ServerLoginException(SqlState.ConnectionFailure, $"{Target} is not a Pooler relay port");
             relay.Write(Output, nonce.Payload, Target.RelaySecret ?? "");

@@ -38,9 +38,10 @@ public sealed class PoolerCluster : IAsyncDisposable
     /// node1 alone waits 5 s (seed-node-timeout) for the other seeds before it forms the cluster.
     /// </param>
     /// <param name="general">more keys for every node's <c>[general]</c></param>
+    /// <param name="clusterExtra">more keys for every node's <c>[cluster]</c></param>
     public static async Task<PoolerCluster> StartAsync(PostgresServer server, string poolMode = "transaction",
         int poolSize = 5, int nodeCount = 3, IReadOnlyList<int>? startOrder = null, string general = "",
-        TimeSpan? formationTimeout = null)
+        TimeSpan? formationTimeout = null, string clusterExtra = "")
     {
         if (nodeCount < 1)
             throw new ArgumentOutOfRangeException(nameof(nodeCount), nodeCount, "at least one node");
@@ -53,7 +54,7 @@ public sealed class PoolerCluster : IAsyncDisposable
         var pool = TestPoolToml.For(server, poolMode, poolSize);
         var nodes = new List<PoolerClusterNode>();
         for (var i = 0; i < nodeCount; i++)
-            nodes.Add(new PoolerClusterNode(i, configs[i], seeds, general, pool));
+            nodes.Add(new PoolerClusterNode(i, configs[i], seeds, general, pool, clusterExtra));
 
         var cluster = new PoolerCluster(nodes);
         try
@@ -176,7 +177,7 @@ public sealed class PoolerClusterNode : IAsyncDisposable
     private PoolerProcess? _process;
     private bool _disposed;
 
-    internal PoolerClusterNode(int index, TestConfig config, string seeds, string general, string pool)
+    internal PoolerClusterNode(int index, TestConfig config, string seeds, string general, string pool, string clusterExtra = "")
     {
         Index = index;
         _config = config;
@@ -196,6 +197,7 @@ public sealed class PoolerClusterNode : IAsyncDisposable
             relay_port = {RelayPort}
             seed_nodes = [{seeds}]
             secret = "{PoolerCluster.Secret}"
+            {clusterExtra}
 
             [http]
             host = "127.0.0.1"
@@ -271,19 +273,11 @@ public sealed class PoolerClusterNode : IAsyncDisposable
     }
 
     /// <summary>An Npgsql connection string to this node (Npgsql's own pooling off: we are the pool).</summary>
-    public string ConnectionString(TestUser? user = null, string database = TestUsers.Database, string extra = "")
-    {
-        user ??= TestUsers.Scram;
-        return $"Host={Host};Port={Port};Username={user.Name};Password={user.Password};Database={database};" +
-               $"Pooling=false;Timeout=30;Command Timeout=60;{extra}";
-    }
+    public string ConnectionString(TestUser? user = null, string database = TestUsers.Database, string extra = "") =>
+        TestUsers.ConnectionString(Host, Port, user, database, extra);
 
-    public async Task<NpgsqlConnection> OpenAsync(TestUser? user = null, string extra = "")
-    {
-        var connection = new NpgsqlConnection(ConnectionString(user, extra: extra));
-        await connection.OpenAsync();
-        return connection;
-    }
+    public Task<NpgsqlConnection> OpenAsync(TestUser? user = null, string extra = "") =>
+        TestUsers.OpenAsync(Host, Port, user, extra);
 
     public override string ToString() => $"{Name} (client port {Port}, {ClusterAddress})";
 

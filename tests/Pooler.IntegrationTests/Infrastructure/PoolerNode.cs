@@ -58,19 +58,11 @@ public sealed class PoolerNode : IAsyncDisposable
     }
 
     /// <summary>An Npgsql connection string through Pooler (Npgsql's own pooling off: we are the pool).</summary>
-    public string ConnectionString(TestUser? user = null, string database = TestUsers.Database, string extra = "")
-    {
-        user ??= TestUsers.Scram;
-        return $"Host={Host};Port={Port};Username={user.Name};Password={user.Password};Database={database};" +
-               $"Pooling=false;Timeout=30;Command Timeout=60;{extra}";
-    }
+    public string ConnectionString(TestUser? user = null, string database = TestUsers.Database, string extra = "") =>
+        TestUsers.ConnectionString(Host, Port, user, database, extra);
 
-    public async Task<NpgsqlConnection> OpenAsync(TestUser? user = null, string extra = "")
-    {
-        var connection = new NpgsqlConnection(ConnectionString(user, extra: extra));
-        await connection.OpenAsync();
-        return connection;
-    }
+    public Task<NpgsqlConnection> OpenAsync(TestUser? user = null, string extra = "") =>
+        TestUsers.OpenAsync(Host, Port, user, extra);
 
     public async ValueTask DisposeAsync()
     {

@@ -14,4 +14,20 @@ public static class TestUsers
     public const string Database = "pooler_test";
 
     public static IReadOnlyList<TestUser> All { get; } = [Scram, Md5, Cleartext];
+
+    /// <summary>An Npgsql connection string to a pooler at host:port (Npgsql's own pooling off: we are the pool).</summary>
+    public static string ConnectionString(string host, int port, TestUser? user = null, string database = Database, string extra = "")
+    {
+        user ??= Scram;
+        return $"Host={host};Port={port};Username={user.Name};Password={user.Password};Database={database};" +
+               $"Pooling=false;Timeout=30;Command Timeout=60;{extra}";
+    }
+
+    /// <summary>Opens an Npgsql connection to a pooler at host:port.</summary>
+    public static async Task<Npgsql.NpgsqlConnection> OpenAsync(string host, int port, TestUser? user = null, string extra = "")
+    {
+        var connection = new Npgsql.NpgsqlConnection(ConnectionString(host, port, user, extra: extra));
+        await connection.OpenAsync();
+        return connection;
+    }
 }
