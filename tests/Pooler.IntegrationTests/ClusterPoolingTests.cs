@@ -325,6 +325,14 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
         using var http = new HttpClient();
         var stats = await http.GetStringAsync($"http://{owner.Host}:{owner.HttpPort}/stats");
         Assert.Contains("\"relayed_clients\":1", stats);
+
+        // A client that leaves frees its relay on the owner: the next one gets it.
+        await first.CloseAsync();
+        await Eventually.WaitUntilAsync(async () =>
+                (await http.GetStringAsync($"http://{owner.Host}:{owner.HttpPort}/stats")).Contains("\"relayed_clients\":0"),
+            TimeSpan.FromSeconds(10), "the owner counts no relayed client once the relayed one has left");
+        await using var third = await entry.OpenAsync();
+        Assert.Equal(3, await ScalarAsync<int>(third, "SELECT 3"));
     }
 
     private static async Task SendCancelRequestAsync(PoolerClusterNode node, BackendKeyData key)

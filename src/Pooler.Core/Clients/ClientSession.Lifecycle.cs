@@ -165,7 +165,17 @@ public sealed partial class ClientSession
         }
         var lease = _lease;
         _lease = null;
-        if (lease is null || _pool is null)
+        if (lease is null)
+            return;
+        if (lease.Server.Target.IsRelay)
+        {
+            // The owner's session resets and returns its own server connection when the relay closes.
+            lock (lease.Gate)
+                lease.Released = true;
+            await lease.Server.DisposeAsync();
+            return;
+        }
+        if (_pool is null)
             return;
         bool reusable;
         lock (lease.Gate)
