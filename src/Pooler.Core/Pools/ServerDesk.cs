@@ -147,11 +147,6 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
         get { lock (_gate) return _waiters.Count; }
     }
 
-    internal int IdleCount
-    {
-        get { lock (_gate) return _idle.Count; }
-    }
-
     /// <summary>Supervisor side: everyone in line leaves, to be told why (the pool cannot connect, or stops).</summary>
     internal List<Waiter> TakeAllWaiters()
     {
