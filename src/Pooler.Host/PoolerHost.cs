@@ -130,8 +130,11 @@ public static class PoolerHost
     /// Sharding and failover settings. Sharding keeps its state in DData (not a journal), without
     /// durable keys (LMDB) and without passivation (sessions talk to their pool directly, which
     /// sharding does not count as activity). Failover is tuned for seconds, not the default ~45 s:
-    /// a dead node is unreachable after ~3 s of missed heartbeats, downed by keep-majority after 2 s
-    /// of stable membership, and its pools start again on the survivors.
+    /// a dead node is unreachable after ~3 s of missed heartbeats, downed by keep-majority after 1.5 s
+    /// of stable membership, removed at the leader's next tick, and its pools start again on the
+    /// survivors 1 s later (the removal margin: the time a node cut off on the minority side has to
+    /// down itself and close its server connections, so the pool's budget holds across a partition).
+    /// Measured with kill -9 on loopback: clients served again after ~8 s.
     /// </summary>
     private static string ClusterTuning(PoolerConfig config)
     {
@@ -150,8 +153,11 @@ public static class PoolerHost
               updating-state-timeout = 2s
               shard-start-timeout = 2s
             }
-            akka.cluster.split-brain-resolver.stable-after = 2s
-            akka.cluster.failure-detector.acceptable-heartbeat-pause = 2500ms
+            akka.cluster.split-brain-resolver.stable-after = 1500ms
+            akka.cluster.down-removal-margin = 1s
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
+            akka.cluster.unreachable-nodes-reaper-interval = 250ms
+            akka.cluster.leader-actions-interval = 500ms
             akka.cluster.singleton.hand-over-retry-interval = 500ms
             akka.cluster.singleton-proxy.singleton-identification-interval = 500ms
             """;

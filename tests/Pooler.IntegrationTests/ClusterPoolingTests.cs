@@ -212,9 +212,9 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
                          $"{reconnected} client(s) reconnected after theirs");
         foreach (var error in errors.Take(5))
             output.WriteLine(error);
-        // Target is 10 s (DESIGN: failure detection + keep-majority's stable-after + re-allocation);
+        // Target is 10 s, measured ~8 s (failure detection ~3 s, stable-after, removal, removal margin);
         // the bound here leaves room for a loaded 2-core machine.
-        Assert.True(worst < TimeSpan.FromSeconds(30), $"served again only after {worst.TotalSeconds:0.0} s");
+        Assert.True(worst < TimeSpan.FromSeconds(20), $"served again only after {worst.TotalSeconds:0.0} s");
     }
 
     [Fact]
@@ -300,6 +300,12 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
         {
             Assert.Equal(2, await ScalarAsync<int>(connection, "SELECT 2"));
             await connection.DisposeAsync();
+        }
+        // New clients too, on nodes that remembered where the pool used to be.
+        foreach (var node in cluster.Nodes)
+        {
+            await using var connection = await node.OpenAsync();
+            Assert.Equal(3, await ScalarAsync<int>(connection, "SELECT 3"));
         }
     }
 

@@ -143,14 +143,19 @@ public sealed partial class ClientSession
             _desiredSettings["statement_timeout"] = ((long)user.StatementTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         _poolMode = user.PoolMode;
 
-        if (!await ResolvePoolAsync(cancellationToken))
+        if (!await ResolvePoolAsync(cancellationToken, fresh: false))
             return false;
-        var reply = await RequestAsync(_services.PoolRegion,
-            _ => new PoolEnvelope(_poolConfig.Name, new GetServerParameters(_userName))).WaitAsync(cancellationToken);
-        if (reply is CheckoutFailed failed)
-            return await FailLoginAsync(failed.SqlState, failed.Message);
-
-        var parameters = ((CurrentServerParameters)reply).Parameters;
+        var parameters = _relayTarget is null ? null : _services.Node.KnownServerParameters(_poolConfig.Name);
+        if (parameters is null)
+        {
+            var reply = await RequestAsync(_services.PoolRegion,
+                _ => new PoolEnvelope(_poolConfig.Name, new GetServerParameters(_userName))).WaitAsync(cancellationToken);
+            if (reply is CheckoutFailed failed)
+                return await FailLoginAsync(failed.SqlState, failed.Message);
+            parameters = ((CurrentServerParameters)reply).Parameters;
+            if (_relayTarget is not null)
+                _services.Node.RememberServerParameters(_poolConfig.Name, parameters);
+        }
         WriteLoginReply(parameters);
         await Output.FlushAsync(cancellationToken);
         if (General.LogClientConnections)
@@ -163,18 +168,26 @@ public sealed partial class ClientSession
     /// Finds the node that owns this client's pool: this one (the session takes connections from
     /// the pool's desk here), or another one (the session is relayed there, see
     /// <see cref="RelayCheckoutAsync"/>). False, with the client told why, when that cannot be done.
+    /// A login trusts what this node already knows (<paramref name="fresh"/> false); a session that
+    /// found that wrong asks the cluster.
     /// </summary>
-    private async Task<bool> ResolvePoolAsync(CancellationToken cancellationToken)
+    private async Task<bool> ResolvePoolAsync(CancellationToken cancellationToken, bool fresh = true)
     {
         var pool = _poolConfig!.Name;
         var deadline = DateTime.UtcNow + PoolLookupLimit;
+        if (fresh)
+            _services.Node.ForgetOwner(pool);
         while (true)
         {
-            PoolLocation? location = null;
+            PoolLocation? location = fresh ? null : _services.Node.FindLocal(pool) is not null
+                ? _services.Node.LocationOf(pool)
+                : _services.Node.KnownOwner(pool);
+            fresh = true;
             try
             {
-                location = await _services.PoolRegion.Ask<PoolLocation>(new PoolEnvelope(pool, new GetPoolLocation()),
+                location ??= await _services.PoolRegion.Ask<PoolLocation>(new PoolEnvelope(pool, new GetPoolLocation()),
                     PoolLookupAttempt, cancellationToken);
+                _services.Node.RememberOwner(location);
             }
             catch (AskTimeoutException)
             {

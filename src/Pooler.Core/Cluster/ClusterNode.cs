@@ -29,7 +29,11 @@ public sealed class ClusterNode(PoolerConfig config, Func<Address> selfAddress)
     public PoolLocation LocationOf(string poolName) =>
         new(poolName, SelfAddress, RelayHost, RelayPort, ClientHost, ClientPort);
 
-    public void Register(string poolName, LocalPool pool) => _pools[poolName] = pool;
+    public void Register(string poolName, LocalPool pool)
+    {
+        _pools[poolName] = pool;
+        _remoteOwners.TryRemove(poolName, out _);
+    }
 
     /// <summary>Forgets a pool's supervisor (unless a newer one has registered meanwhile).</summary>
     public void Unregister(string poolName, IActorRef supervisor)
@@ -39,6 +43,30 @@ public sealed class ClusterNode(PoolerConfig config, Func<Address> selfAddress)
     }
 
     public LocalPool? FindLocal(string poolName) => _pools.GetValueOrDefault(poolName);
+
+    // Where pools of other nodes live, and their servers' parameters, as last heard: a login on
+    // this node then needs no round trip to the owner. A session that finds an entry wrong (its
+    // relay is refused or cannot connect, or the pool moved) forgets it and asks the cluster again.
+    private readonly ConcurrentDictionary<string, PoolLocation> _remoteOwners = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> _remoteParameters = new(StringComparer.Ordinal);
+
+    /// <summary>The node another node's pool was last found on (null: ask the cluster).</summary>
+    public PoolLocation? KnownOwner(string poolName) => _remoteOwners.GetValueOrDefault(poolName);
+
+    public void RememberOwner(PoolLocation location)
+    {
+        if (location.OwnerAddress != SelfAddress)
+            _remoteOwners[location.PoolName] = location;
+    }
+
+    public IReadOnlyDictionary<string, string>? KnownServerParameters(string poolName) =>
+        _remoteOwners.ContainsKey(poolName) ? _remoteParameters.GetValueOrDefault(poolName) : null;
+
+    public void RememberServerParameters(string poolName, IReadOnlyDictionary<string, string> parameters) =>
+        _remoteParameters[poolName] = parameters;
+
+    /// <summary>Drops what this node believed about where a pool lives.</summary>
+    public void ForgetOwner(string poolName) => _remoteOwners.TryRemove(poolName, out _);
 
     public IReadOnlyCollection<string> LocalPoolNames => _pools.Keys.ToList();
 
