@@ -2,7 +2,7 @@
 # Pooler's two entry points on a fresh machine:
 #   ./pooler.sh demo   build Pooler, start a throwaway PostgreSQL and Pooler in front of it, show a psql session
 #   ./pooler.sh test   build and run every test (a real PostgreSQL is started by the tests themselves)
-# Each installs what it needs (PostgreSQL 15 from Debian's packages) when it is missing.
+# Each installs what it needs (PostgreSQL 15, and chromium for the tests, from Debian's packages) when it is missing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,6 +29,14 @@ ensure_postgres() {
   [ -x "$PG_BIN/initdb" ] || die "PostgreSQL was installed but $PG_BIN/initdb is missing"
 }
 
+# The dashboard tests drive Debian's chromium (Playwright cannot download browsers here).
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  log "installing chromium from Debian's packages (for the dashboard tests)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 build() {
   log "building Pooler ($CONFIGURATION)"
   dotnet build "$ROOT/Pooler.sln" -c "$CONFIGURATION" -nologo -v quiet -clp:NoSummary
@@ -37,6 +45,7 @@ build() {
 cmd_test() {
   ensure_dotnet
   ensure_postgres
+  ensure_chromium
   build
   log "running the tests"
   # Test assemblies run one after another so that a 2-core machine is not oversubscribed by

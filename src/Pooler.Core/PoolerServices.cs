@@ -16,7 +16,45 @@ public sealed class PoolerServices(PoolerConfig config, IActorRef poolRegion, Cl
     private readonly CancellationTokenSource _stopNow = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public PoolerConfig Config { get; } = config;
+    private PoolerConfig _config = config;
+
+    /// <summary>The configuration being served; RELOAD replaces it (new logins see the new one).</summary>
+    public PoolerConfig Config
+    {
+        get => Volatile.Read(ref _config);
+        set => Volatile.Write(ref _config, value);
+    }
+
+    /// <summary>Counters and averages of every pool on this node (SHOW STATS, /metrics).</summary>
+    public Stats.NodeStats Stats { get; } = new();
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ClientSession> _sessions = new();
+
+    /// <summary>Every client session on this node right now, relayed ones included (SHOW CLIENTS).</summary>
+    public ICollection<ClientSession> Sessions => _sessions.Values;
+
+    private Lazy<Admin.IAdminBackend>? _admin;
+
+    /// <summary>The admin console's backend (null when the host has none).</summary>
+    public Admin.IAdminBackend? Admin => _admin?.Value;
+
+    public void UseAdmin(Func<Admin.IAdminBackend> backend) => _admin = new Lazy<Admin.IAdminBackend>(backend);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _disabled = new(StringComparer.Ordinal);
+
+    /// <summary>DISABLE db: new clients of the pool are refused on this node until ENABLE.</summary>
+    public bool IsDisabled(string pool) => _disabled.ContainsKey(pool);
+
+    public void SetDisabled(string pool, bool disabled)
+    {
+        if (disabled)
+            _disabled[pool] = true;
+        else
+            _disabled.TryRemove(pool, out _);
+    }
+
+    internal void Track(ClientSession session) => _sessions[session.Id] = session;
+    internal void Untrack(ClientSession session) => _sessions.TryRemove(session.Id, out _);
 
     /// <summary>The shard region of <c>PoolSupervisor</c> entities (entity id = pool name).</summary>
     public IActorRef PoolRegion { get; } = poolRegion;

@@ -8,6 +8,9 @@ using Akka.Cluster.Sharding;
 using Pooler.Config;
 using Akka.Actor;
 using Pooler.Core;
+using Pooler.Core.Admin;
+using Pooler.Core.Stats;
+using Pooler.Host.Admin;
 using Pooler.Core.Cluster;
 using Pooler.Core.Pools;
 
@@ -64,10 +67,20 @@ public static class PoolerHost
         builder.Services.AddSingleton(allocation);
         builder.Services.AddAkka(config.Cluster.SystemName, (akka, services) =>
             ConfigureAkka(akka, config, node, allocation, services, s => system = s));
-        builder.Services.AddSingleton(sp => new PoolerServices(config,
-            sp.GetRequiredService<IRequiredActor<PoolRegion>>().ActorRef, node,
-            sp.GetRequiredService<IRequiredActor<CancelRouter>>().ActorRef,
-            sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(sp =>
+        {
+            var services = new PoolerServices(config,
+                sp.GetRequiredService<IRequiredActor<PoolRegion>>().ActorRef, node,
+                sp.GetRequiredService<IRequiredActor<CancelRouter>>().ActorRef,
+                sp.GetRequiredService<ILoggerFactory>());
+            services.UseAdmin(sp.GetRequiredService<AdminBackend>);
+            return services;
+        });
+        builder.Services.AddSingleton<ConfigReloader>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
+        builder.Services.AddSingleton<AdminBackend>();
+        builder.Services.AddSingleton<IAdminBackend>(sp => sp.GetRequiredService<AdminBackend>());
+        builder.Services.AddSingleton<IStatsSource>(sp => sp.GetRequiredService<AdminBackend>());
         builder.Services.AddHostedService<StartupReport>();
         builder.Services.AddSingleton<ClientConnectionHandler>();
         builder.Services.AddSingleton<RelayConnectionHandler>();
@@ -114,12 +127,19 @@ public static class PoolerHost
                 started(system);
                 var settings = ClusterShardingSettings.Create(system);
                 var region = ClusterSharding.Get(system).Start(PoolRegion.TypeName,
-                    poolName => PoolSupervisor.Props(
-                        config.FindPool(poolName) ?? throw new InvalidOperationException($"no pool named {poolName}"),
-                        config.General, node, loggerFactory),
+                    poolName =>
+                    {
+                        // The config served now: RELOAD may have added the pool.
+                        var current = services.GetRequiredService<PoolerServices>().Config;
+                        return PoolSupervisor.Props(
+                            current.FindPool(poolName) ?? throw new InvalidOperationException($"no pool named {poolName}"),
+                            current.General, node, loggerFactory);
+                    },
                     settings, new PoolMessageExtractor(), allocation, PoolProtocol.DrainPool.Instance);
                 registry.Register<PoolRegion>(region);
                 registry.Register<Placement>(system.ActorOf(Placement.Props(allocation, loggerFactory), Placement.Name));
+                system.ActorOf(NodeAdmin.Props(services.GetRequiredService<AdminBackend>,
+                    () => services.GetRequiredService<PoolerServices>().Stats), NodeAdmin.Name);
                 registry.Register<CancelRouter>(system.ActorOf(
                     CancelRouter.Props(() => services.GetRequiredService<PoolerServices>().CancelKeys, loggerFactory),
                     CancelRouter.Name));

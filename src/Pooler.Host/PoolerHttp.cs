@@ -3,6 +3,7 @@ using Akka.Hosting;
 using Pooler.Config;
 using Pooler.Core.Cluster;
 using Pooler.Core.Pools;
+using Pooler.Host.Http;
 using static Pooler.Core.Pools.PoolProtocol;
 
 namespace Pooler.Host;
@@ -11,6 +12,7 @@ namespace Pooler.Host;
 /// The node's HTTP endpoints on <c>[http]</c>: where each pool lives (<c>GET /pools</c>), this node's
 /// client and relayed-client counts (<c>GET /stats</c>), and moving a pool to another node on
 /// purpose (<c>POST /pools/{pool}/move?to=host:port</c>, the target node's cluster address).
+/// Metrics, the dashboard and the health check: <see cref="MonitoringEndpoints"/>.
 /// </summary>
 public static class PoolerHttp
 {
@@ -27,7 +29,7 @@ public static class PoolerHttp
             return Results.Ok(placements);
         });
 
-        // This node's client counts (the admin console and /metrics of issue 6 will show more).
+        // This node's client counts (/metrics and /api/cluster show more).
         app.MapGet("/stats", (ClusterNode node, ClientConnectionHandler clients) => Results.Ok(new
         {
             node = node.SelfAddress,
@@ -57,6 +59,8 @@ public static class PoolerHttp
             }
             return Results.Accepted(value: new { pool, requested = target, note = "not there yet; check GET /pools" });
         });
+
+        MonitoringEndpoints.Map(app);
     }
 
     private static async Task<PoolLocation?> LocateAsync(IActorRef region, string pool, CancellationToken cancellation)

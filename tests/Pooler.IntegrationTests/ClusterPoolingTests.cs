@@ -310,6 +310,64 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
     }
 
     [Fact]
+    public async Task The_admin_console_of_any_node_shows_the_whole_cluster_and_pauses_the_pool_where_it_lives()
+    {
+        await using var cluster = await PoolerCluster.StartAsync(postgres.Server, poolSize: 2);
+        var owner = await OwnerAsync(cluster);
+        var other = cluster.Nodes.First(n => n != owner);
+        await using var admin = new NpgsqlConnection(
+            $"Host={other.Host};Port={other.Port};Username=admin;Password=admin-secret-pw;Database=pgbouncer;" +
+            "Pooling=false;Timeout=30;Command Timeout=60;Server Compatibility Mode=NoTypeLoading");
+        await admin.OpenAsync();
+
+        var nodes = await RowsAsync(admin, "SHOW NODES");
+        Assert.Equal(cluster.Nodes.Select(n => n.ClusterAddress).Order(), nodes.Select(r => r["node"]).Order());
+        Assert.All(nodes, r => Assert.Equal("Up", r["status"]));
+        Assert.Contains(TestUsers.Database, Assert.Single(nodes, r => r["node"] == owner.ClusterAddress)["pools"]);
+        Assert.Equal(owner.ClusterAddress,
+            Assert.Single(await RowsAsync(admin, "SHOW POOL_PLACEMENT"), r => r["pool"] == TestUsers.Database)["node"]);
+        var pools = await RowsAsync(admin, "SHOW CLUSTER POOLS");
+        Assert.Equal(cluster.Nodes.Select(n => n.ClusterAddress).Order(), pools.Select(r => r["node"]).Distinct().Order());
+
+        // PAUSE on a node that does not own the pool pauses it where it lives: a client of a third node waits.
+        var third = cluster.Nodes.First(n => n != owner && n != other);
+        try
+        {
+            await PauseThenResumeAsync();
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            Assert.Fail($"PAUSE/RESUME failed: {e.Message}\n{cluster.Output}");
+        }
+
+        async Task PauseThenResumeAsync()
+        {
+        await using var client = await third.OpenAsync(); // before PAUSE: opening runs Npgsql's type query
+        await using (var command = new NpgsqlCommand($"PAUSE {TestUsers.Database}", admin))
+            await command.ExecuteNonQueryAsync();
+        var query = ScalarAsync<int>(client, "SELECT 5");
+        await Eventually.WaitUntilAsync(async () => (await RowsAsync(admin, "SHOW CLUSTER POOLS"))
+                .Any(r => r["node"] == owner.ClusterAddress && r["database"] == TestUsers.Database && r["cl_waiting"] == "1"),
+            TimeSpan.FromSeconds(10), "the owner counts the relayed client as waiting");
+        Assert.False(query.IsCompleted, "a query ran on a paused pool");
+        await using (var command = new NpgsqlCommand($"RESUME {TestUsers.Database}", admin))
+            await command.ExecuteNonQueryAsync();
+        Assert.Equal(5, await query.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+    }
+
+    private static async Task<List<Dictionary<string, string>>> RowsAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<Dictionary<string, string>>();
+        while (await reader.ReadAsync())
+            rows.Add(Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName,
+                i => reader.IsDBNull(i) ? "" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)!));
+        return rows;
+    }
+
+    [Fact]
     public async Task Relayed_clients_beyond_max_relayed_connections_get_53300_at_once()
     {
         await using var cluster = await PoolerCluster.StartAsync(postgres.Server, poolSize: 2, nodeCount: 2,

@@ -36,6 +36,42 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
 
     public TransactionStatus LastStatus { get; private set; } = TransactionStatus.Idle;
 
+    /// <summary>Where this lease's queries, transactions and bytes are counted (null: not counted).</summary>
+    public Stats.PoolCounters? Counters { get; init; }
+
+    private long _requestStart; // Stopwatch timestamp of the oldest unanswered request, 0 when none
+    private long _xactStart;    // ... of the transaction's first request, 0 between transactions
+
+    /// <summary>Client loop, under <see cref="Gate"/>: <paramref name="bytes"/> of requests went to the server.</summary>
+    public void NoteRequest(long bytes)
+    {
+        if (Counters is not { } counters)
+            return;
+        counters.AddReceived(bytes);
+        if (_requestStart == 0)
+            _requestStart = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (_xactStart == 0)
+            _xactStart = _requestStart;
+    }
+
+    /// <summary>Server loop, under <see cref="Gate"/>: a ReadyForQuery ends a query, and at 'I' a transaction.</summary>
+    private void CountReady(TransactionStatus status)
+    {
+        if (Counters is not { } counters || _requestStart == 0)
+            return;
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        counters.AddQuery(now - _requestStart);
+        _requestStart = Pending > 0 ? now : 0;
+        if (status == TransactionStatus.Idle && _xactStart != 0)
+        {
+            counters.AddTransaction(now - _xactStart);
+            _xactStart = 0;
+        }
+    }
+
+    /// <summary>The client holding this lease (SHOW SERVERS' link).</summary>
+    public string ClientId => session.Id;
+
     private bool _checkinOwed;
     private bool _releaseRequested; // a relay's owner asked to let go of it at the next quiet moment
     private long _parameterVersion;
@@ -66,6 +102,7 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
 
     public void Write(in ReadOnlySequence<byte> bytes)
     {
+        Counters?.AddSent(bytes.Length);
         foreach (var segment in bytes)
             clientOutput.Write(segment.Span);
     }
@@ -79,6 +116,7 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
         {
             Pending = Math.Max(0, Pending - 1);
             LastStatus = status;
+            CountReady(status);
             if (Released || Pending > 0 || OpenBatch)
                 return ReadyAction.Forward;
             // Session mode keeps the server for the whole session, except when the node is

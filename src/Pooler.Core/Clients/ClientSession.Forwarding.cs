@@ -162,6 +162,7 @@ public sealed partial class ClientSession
             {
                 foreach (var segment in forward)
                     lease.Server.Output.Write(segment.Span);
+                lease.NoteRequest(forward.Length);
                 lease.Flushing = true;
                 wrote = true;
             }
@@ -235,13 +236,24 @@ public sealed partial class ClientSession
     /// <summary>Gets a server connection from the pool and prepares it with this client's settings.</summary>
     private async Task<ClientLease?> CheckoutAsync()
     {
-        // A connection that fails its health check is dropped and another one asked for.
-        for (var attempt = 1; ; attempt++)
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        _requestAt = DateTime.UtcNow;
+        Volatile.Write(ref _waitingSince, started);
+        try
         {
-            var outcome = await TryCheckoutAsync(lastAttempt: attempt == 3);
-            if (outcome.Retry)
-                continue;
-            return outcome.Lease;
+            // A connection that fails its health check is dropped and another one asked for.
+            for (var attempt = 1; ; attempt++)
+            {
+                var outcome = await TryCheckoutAsync(lastAttempt: attempt == 3);
+                if (outcome.Retry)
+                    continue;
+                return outcome.Lease;
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _waitingSince, 0);
+            _counters?.AddWait(System.Diagnostics.Stopwatch.GetTimestamp() - started);
         }
     }
 
@@ -312,7 +324,7 @@ public sealed partial class ClientSession
                 var relay = await ServerConnection.ConnectAsync(target, _closing.Token);
                 // An entry node holds its relay for the session; a relayed session passing one
                 // transaction on (its pool moved) gives it up at the transaction's end.
-                var lease = new ClientLease(this, relay, Output, _relayed ? PoolMode.Transaction : PoolMode.Session);
+                var lease = new ClientLease(this, relay, Output, _relayed ? PoolMode.Transaction : PoolMode.Session) { Counters = _counters };
                 relay.Attach(lease);
                 _lastRelay = relay;
                 _lease = lease;
@@ -366,7 +378,7 @@ public sealed partial class ClientSession
     {
         if (!lastAttempt && !await HealthyAsync(server))
             return (null, true);
-        var lease = new ClientLease(this, server, Output, _poolMode);
+        var lease = new ClientLease(this, server, Output, _poolMode) { Counters = _counters };
         try
         {
             ApplyFinalSettings(_lease);

@@ -60,7 +60,9 @@ public sealed partial class ClientSession
             await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.ProtocolViolation, e.Message);
             return;
         }
-        if (loggedIn)
+        if (loggedIn && _admin)
+            await new Admin.AdminConsole(_services.Admin!, General.MaxMessageSize).RunAsync(Input, Output, _closing.Token);
+        else if (loggedIn)
             await ForwardAsync();
     }
 
@@ -114,6 +116,12 @@ public sealed partial class ClientSession
             return await FailLoginAsync(SqlState.FeatureNotSupported,
                 "replication connections are not pooled; connect to PostgreSQL directly");
 
+        if (AdminDatabases.Contains(database) && _services.Config.FindPool(database) is null)
+            return await AdminLoginAsync(database, cancellationToken);
+        if (_services.IsDisabled(database))
+            return await FailLoginAsync(SqlState.ObjectNotInPrerequisiteState,
+                $"database \"{database}\" does not allow connections: an administrator disabled it (ENABLE {database} on the admin console)");
+
         _poolConfig = _services.Config.FindPool(database);
         if (_poolConfig is null)
         {
@@ -156,11 +164,55 @@ public sealed partial class ClientSession
             if (_relayTarget is not null)
                 _services.Node.RememberServerParameters(_poolConfig.Name, parameters);
         }
+        CountAs(_poolConfig.Name, _userName);
         WriteLoginReply(parameters);
         await Output.FlushAsync(cancellationToken);
         if (General.LogClientConnections)
             _log.LogInformation("client {Client} from {Remote}: login as {User} to {Database} ({Mode} mode)",
                 Id, _client.RemoteEndPoint, _userName, _poolConfig.Name, _poolMode.ToConfigName());
+        return true;
+    }
+
+    /// <summary>The virtual databases of the admin console (PgBouncer's name, and ours).</summary>
+    private static readonly HashSet<string> AdminDatabases = new(StringComparer.Ordinal) { "pgbouncer", "pooler" };
+
+    private bool _admin;
+
+    /// <summary>A login to the admin console: only admin_username, with admin_password.</summary>
+    private async Task<bool> AdminLoginAsync(string database, CancellationToken cancellationToken)
+    {
+        if (!General.AdminConsoleEnabled || _services.Admin is null)
+            return await FailLoginAsync(SqlState.InvalidCatalogName,
+                $"database \"{database}\" does not exist: the admin console is off (set admin_username and admin_password in [general])");
+        if (_userName != General.AdminUsername)
+        {
+            _log.LogInformation("client {Client} from {Remote}: user {User} refused on the admin console (not admin_username)",
+                Id, _client.RemoteEndPoint, _userName);
+            return await FailLoginAsync(SqlState.InsufficientPrivilege,
+                $"permission denied: user \"{_userName}\" may not use the admin console; connect as the admin user (admin_username)");
+        }
+        var result = await ClientAuthentication.AuthenticateWithReasonAsync(Input, Output, _userName, General.AdminPassword,
+            General.AdminAuthType, General.MaxMessageSize, cancellationToken);
+        if (result.Outcome != ClientAuthOutcome.Authenticated)
+        {
+            if (result.Outcome == ClientAuthOutcome.Failed)
+                _log.LogInformation("client {Client} from {Remote}: admin console login as {User} failed: {Reason}",
+                    Id, _client.RemoteEndPoint, _userName, result.Reason);
+            return false;
+        }
+        foreach (var (name, value) in new[]
+                 {
+                     ("server_version", "15.0 (Pooler admin console)"), ("server_encoding", "UTF8"), ("client_encoding", "UTF8"),
+                     ("DateStyle", "ISO"), ("integer_datetimes", "on"), ("standard_conforming_strings", "on"),
+                 })
+            new ParameterStatus(name, value).WriteTo(Output);
+        var (processId, secret) = _services.CancelKeys.Register(this);
+        _processId = processId;
+        new BackendKeyData(processId, secret).WriteTo(Output);
+        ReadyForQuery.Write(Output, TransactionStatus.Idle);
+        await Output.FlushAsync(cancellationToken);
+        _admin = true;
+        _log.LogInformation("client {Client} from {Remote}: admin console login as {User}", Id, _client.RemoteEndPoint, _userName);
         return true;
     }
 
@@ -276,6 +328,8 @@ public sealed partial class ClientSession
                 $"relay refused: pool {_poolConfig.Name} is not on this node (any more)");
         _pool = local.Supervisor;
         _desk = local.Desks.GetValueOrDefault(_userName);
+        _relayedFrom = handshake.EntryNode;
+        CountAs(_poolConfig.Name, _userName);
         var (processId, keySecret) = _services.CancelKeys.Register(this);
         _processId = processId;
         new BackendKeyData(processId, keySecret).WriteTo(Output);

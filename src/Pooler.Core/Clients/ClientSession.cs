@@ -58,6 +58,7 @@ public sealed partial class ClientSession : ReceiveActor
     protected override void PreStart()
     {
         _self = Self;
+        _services.Track(this);
         _checkoutReply = new CheckoutReply();
         _closing.Token.Register(_checkoutReply.Abandon);
         _services.Stopping.Register(OnNodeStopping);
@@ -129,6 +130,7 @@ public sealed partial class ClientSession : ReceiveActor
                 _services.ReleaseClient();
             if (_processId != 0)
                 _services.CancelKeys.Unregister(_processId);
+            _services.Untrack(this);
             _done.TrySetResult();
             _self.Tell(PoisonPill.Instance);
         }

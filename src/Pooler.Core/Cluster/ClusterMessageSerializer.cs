@@ -25,6 +25,11 @@ public sealed class ClusterMessageSerializer(ExtendedActorSystem system) : Seria
         [typeof(CheckoutFailed)] = "failed",
         [typeof(ForwardedCancel)] = "cancel",
         [typeof(MovePool)] = "move",
+        [typeof(AdminPool)] = "admin",
+        [typeof(Admin.AdminResult)] = "admin-result",
+        [typeof(Stats.GetNodeSnapshot)] = "node?",
+        [typeof(Stats.NodeReport)] = "node",
+        [typeof(Stats.NodeCommand)] = "node-command",
     };
 
     private static readonly Dictionary<string, Type> Types = Manifests.ToDictionary(m => m.Value, m => m.Key);

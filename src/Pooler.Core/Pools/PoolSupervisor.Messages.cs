@@ -42,6 +42,25 @@ public static class PoolProtocol
 
     public sealed record CurrentServerParameters(IReadOnlyDictionary<string, string> Parameters) : IClusterMessage;
 
+    /// <summary>What the supervisor holds, for SHOW POOLS / SHOW SERVERS on its node; answered with <see cref="PoolReport"/>.</summary>
+    public sealed class GetPoolReport
+    {
+        public static readonly GetPoolReport Instance = new();
+        private GetPoolReport() { }
+    }
+
+    /// <summary>One user's server side of the pool.</summary>
+    public sealed record UserReport(string User, int Active, int Idle, int Used, int Login, int Waiting, long MaxWaitUs,
+        IReadOnlyList<Stats.ServerInfo> Servers);
+
+    public sealed record PoolReport(IReadOnlyList<UserReport> Users, bool Paused);
+
+    /// <summary>An admin command for the pool (PAUSE, RESUME, RECONNECT, KILL), answered with an <see cref="Admin.AdminResult"/>.</summary>
+    public sealed record AdminPool(Admin.AdminCommand Command) : IClusterMessage;
+
+    /// <summary>RELOAD: the pool's new settings (pool_size, users and passwords, timeouts), applied without dropping anyone.</summary>
+    public sealed record UpdatePool(Pooler.Config.PoolConfig Pool, Pooler.Config.GeneralConfig General);
+
     internal sealed record ServerConnected(string User, ServerConnection Server);
 
     internal sealed record ServerConnectFailed(string User, string SqlState, string Message);

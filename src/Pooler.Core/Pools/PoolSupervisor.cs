@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
 using Pooler.Config;
+using Pooler.Core.Admin;
+using Pooler.Core.Stats;
 using Pooler.Core.Cluster;
 using Pooler.Core.Servers;
 using Pooler.Protocol;
@@ -22,8 +24,8 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     /// <summary>The SQLSTATE-like marker of a checkout refused because the pool moved: the session looks it up again.</summary>
     public const string PoolMovedState = "POOLER_MOVED";
 
-    private readonly PoolConfig _pool;
-    private readonly GeneralConfig _general;
+    private PoolConfig _pool;
+    private GeneralConfig _general;
     private readonly Dictionary<string, UserPool> _users = new(StringComparer.Ordinal);
     private readonly List<(IActorRef ReplyTo, string User)> _parameterWaiters = [];
     private readonly ILogger _log;
@@ -39,14 +41,8 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         _log = loggerFactory.CreateLogger<PoolSupervisor>();
         _pool = pool;
         _general = general;
-        var shard = pool.Shards[0];
-        var primary = shard.Primary ?? shard.Servers[0];
         foreach (var user in pool.Users)
-        {
-            var target = new ServerTarget(user.Username, primary.Host, primary.Port, shard.Database, user.ServerUsername,
-                user.ServerPassword, user.ConnectTimeout, general.MaxMessageSize);
-            _users[user.Username] = new UserPool(user, target);
-        }
+            _users[user.Username] = new UserPool(user, TargetOf(pool, user, general));
 
         Receive<GetPoolLocation>(_ => Sender.Tell(_node.LocationOf(_pool.Name)));
         Receive<DrainPool>(_ => BeginDrain());
@@ -58,6 +54,174 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         Receive<ServerConnectFailed>(OnServerConnectFailed);
         Receive<ServerClosed>(OnServerClosed);
         Receive<JanitorTick>(_ => OnJanitorTick());
+        Receive<GetPoolReport>(_ => Sender.Tell(Report()));
+        Receive<UpdatePool>(OnUpdate);
+        Receive<AdminPool>(OnAdmin);
+    }
+
+    private bool _paused;
+    private readonly List<IActorRef> _pauseWaiters = [];
+
+    private static ServerTarget TargetOf(PoolConfig pool, UserConfig user, GeneralConfig general)
+    {
+        var shard = pool.Shards[0];
+        var primary = shard.Primary ?? shard.Servers[0];
+        return new ServerTarget(user.Username, primary.Host, primary.Port, shard.Database, user.ServerUsername,
+            user.ServerPassword, user.ConnectTimeout, general.MaxMessageSize);
+    }
+
+    /// <summary>
+    /// RELOAD. Changed settings apply from now on (a smaller pool_size closes idle connections
+    /// above it at once and busy ones as they come back; a changed server address or password is
+    /// used for new connections, and open ones to the old server are closed when they come back);
+    /// a new user gets its pool; a removed user's connections close as they come back.
+    /// </summary>
+    private void OnUpdate(UpdatePool update)
+    {
+        _pool = update.Pool;
+        _general = update.General;
+        foreach (var user in update.Pool.Users)
+        {
+            var target = TargetOf(update.Pool, user, update.General);
+            if (_users.TryGetValue(user.Username, out var existing))
+            {
+                var serverChanged = existing.Target != target;
+                existing.User = user;
+                existing.Target = target;
+                existing.Desk.ServerLifetime = user.ServerLifetime;
+                if (serverChanged)
+                    existing.Desk.ReconnectBefore = DateTime.UtcNow;
+            }
+            else
+            {
+                _users[user.Username] = new UserPool(user, target);
+            }
+        }
+        foreach (var (name, user) in _users.ToList())
+        {
+            if (update.Pool.FindUser(name) is null)
+            {
+                Fail(user.Desk.TakeAllWaiters(), SqlState.InvalidAuthorizationSpecification,
+                    $"user \"{name}\" was removed from pool {_pool.Name}");
+                user.Desk.ReconnectBefore = DateTime.MaxValue;
+            }
+            ShrinkTo(user);
+            Grow(user);
+        }
+        _node.Register(_pool.Name, new LocalPool(Self, DesksByUser()));
+        _log.LogInformation("pool {Pool}: reloaded ({Users})", _pool.Name,
+            string.Join(", ", _pool.Users.Select(u => $"{u.Username} pool_size {u.PoolSize}")));
+        WarmUp();
+    }
+
+    /// <summary>Closes idle connections above pool_size.</summary>
+    private void ShrinkTo(UserPool user)
+    {
+        var excess = user.Open.Count - user.User.PoolSize;
+        if (excess <= 0)
+        {
+            ExpireIdle(user, DateTime.UtcNow);
+            return;
+        }
+        foreach (var server in user.Desk.RemoveIdleWhere(_ => excess-- > 0))
+            Close(user, server, "pool_size lowered by RELOAD");
+        ExpireIdle(user, DateTime.UtcNow);
+    }
+
+    private void OnAdmin(AdminPool command)
+    {
+        switch (command.Command)
+        {
+            case AdminCommand.Pause:
+                if (!_paused)
+                    _log.LogInformation("pool {Pool}: PAUSE: waiting for every server connection to come back", _pool.Name);
+                _paused = true;
+                foreach (var user in _users.Values)
+                    user.Desk.Pause();
+                _pauseWaiters.Add(Sender);
+                AnswerPauseIfIdle();
+                break;
+            case AdminCommand.Resume:
+                _log.LogInformation("pool {Pool}: RESUME", _pool.Name);
+                _paused = false;
+                foreach (var waiter in _pauseWaiters)
+                    waiter.Tell(AdminResult.Error(SqlState.QueryCanceled, $"pool {_pool.Name} was resumed before it was paused"));
+                _pauseWaiters.Clear();
+                foreach (var user in _users.Values)
+                {
+                    user.Desk.Resume();
+                    Grow(user);
+                }
+                Sender.Tell(AdminResult.Done);
+                break;
+            case AdminCommand.Reconnect:
+                _log.LogInformation("pool {Pool}: RECONNECT: every server connection is closed once it comes back", _pool.Name);
+                foreach (var user in _users.Values)
+                {
+                    user.Desk.ReconnectBefore = DateTime.UtcNow;
+                    ExpireIdle(user, DateTime.UtcNow);
+                }
+                Sender.Tell(AdminResult.Done);
+                break;
+            case AdminCommand.Kill:
+                _log.LogInformation("pool {Pool}: KILL: closing every server connection now", _pool.Name);
+                foreach (var user in _users.Values)
+                {
+                    Fail(user.Desk.TakeAllWaiters(), SqlState.AdminShutdown, $"pool {_pool.Name} was killed by an administrator");
+                    user.Desk.ReconnectBefore = DateTime.UtcNow;
+                    foreach (var server in user.Open.ToList())
+                        Close(user, server, "KILL");
+                }
+                Sender.Tell(AdminResult.Done);
+                break;
+            default:
+                Sender.Tell(AdminResult.Error(SqlState.FeatureNotSupported, $"{command.Command} is not a pool command"));
+                break;
+        }
+    }
+
+    /// <summary>PAUSE answers once no server connection is lent.</summary>
+    private void AnswerPauseIfIdle()
+    {
+        if (!_paused || _pauseWaiters.Count == 0)
+            return;
+        foreach (var user in _users.Values)
+            if (user.Desk.Observe().Idle.Length < user.Open.Count)
+                return;
+        _log.LogInformation("pool {Pool}: paused", _pool.Name);
+        foreach (var waiter in _pauseWaiters)
+            waiter.Tell(AdminResult.Done);
+        _pauseWaiters.Clear();
+    }
+
+    private PoolReport Report()
+    {
+        var now = DateTime.UtcNow;
+        var users = new List<UserReport>();
+        foreach (var (name, user) in _users)
+        {
+            var (idle, waiting, oldest) = user.Desk.Observe();
+            var idleSet = idle.ToHashSet();
+            var check = _general.HealthcheckDelay;
+            var servers = new List<ServerInfo>();
+            int used = 0, active = 0;
+            foreach (var server in user.Open)
+            {
+                var isIdle = idleSet.Contains(server);
+                var isUsed = isIdle && check > TimeSpan.Zero && now - server.LastUsed >= check;
+                if (isUsed) used++;
+                else if (!isIdle) active++;
+                var local = server.LocalEndPoint as System.Net.IPEndPoint;
+                servers.Add(new ServerInfo($"server-{server.Id}", name, user.Target.Database,
+                    isUsed ? "used" : isIdle ? "idle" : "active", user.Target.Host, user.Target.Port,
+                    local?.Address.ToString() ?? "", local?.Port ?? 0, server.ConnectedAt, server.LastUsed,
+                    isIdle ? null : server.LentTo, server.KeyData?.ProcessId ?? 0,
+                    server.Parameters.GetValueOrDefault("application_name")));
+            }
+            var maxWait = oldest is { } since ? (long)(now - since).TotalMicroseconds : 0;
+            users.Add(new UserReport(name, active, idle.Length - used, used, user.Connecting, waiting, Math.Max(0, maxWait), servers));
+        }
+        return new PoolReport(users, _paused);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -138,12 +302,13 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         var user = _users[checkin.Server.Target.PoolUser];
         if (checkin.Server.IsClosed)
             return; // OnServerClosed accounts for it
-        if (!checkin.Reusable || Expired(user, checkin.Server) || _draining)
+        if (!checkin.Reusable || Expired(user, checkin.Server) || _draining || user.Open.Count > user.User.PoolSize)
         {
             Close(user, checkin.Server, checkin.Reusable ? "server_lifetime reached" : "returned in an unknown state");
             return;
         }
         HandOut(user, checkin.Server);
+        AnswerPauseIfIdle();
     }
 
     private void OnGetServerParameters(GetServerParameters request)
@@ -227,8 +392,9 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         foreach (var user in _users.Values)
         {
             ExpireWaiters(user, now);
-            ExpireIdle(user, now);
+            ShrinkTo(user);
         }
+        AnswerPauseIfIdle(); // a connection the desk took back inline is not announced
         WarmUp();
     }
 
@@ -321,5 +487,6 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     }
 
     private static bool Expired(UserPool user, ServerConnection server) =>
-        user.User.ServerLifetime > TimeSpan.Zero && DateTime.UtcNow - server.ConnectedAt > user.User.ServerLifetime;
+        (user.User.ServerLifetime > TimeSpan.Zero && DateTime.UtcNow - server.ConnectedAt > user.User.ServerLifetime) ||
+        server.ConnectedAt < user.Desk.ReconnectBefore;
 }

@@ -29,6 +29,7 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
     private readonly LinkedList<Waiter> _waiters = new();
     private bool _full;
     private bool _closed;
+    private bool _paused; // PAUSE: connections come back, none is lent
 
     /// <summary>The pool left this node: nothing is lent here any more.</summary>
     public bool IsClosed
@@ -61,10 +62,11 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
                 waiter.TryComplete(new PoolProtocol.CheckoutFailed(PoolSupervisor.PoolMovedState, "pool moved", requestId), requestId, inline: false);
                 return false;
             }
-            if (TakeIdle(out server))
+            if (!_paused && TakeIdle(out server))
                 return true;
+            server = null!;
             _waiters.AddLast(new Waiter(waiter, requestId, DateTime.UtcNow));
-            tellSupervisor = !_full;
+            tellSupervisor = !_full && !_paused;
             return false;
         }
     }
@@ -102,7 +104,7 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
             {
                 if (_closed)
                     return false;
-                if (_waiters.First is { } first)
+                if (!_paused && _waiters.First is { } first)
                 {
                     next = first.Value;
                     _waiters.RemoveFirst();
@@ -120,7 +122,41 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
     }
 
     private bool Expired(ServerConnection server) =>
-        ServerLifetime > TimeSpan.Zero && DateTime.UtcNow - server.ConnectedAt > ServerLifetime;
+        (ServerLifetime > TimeSpan.Zero && DateTime.UtcNow - server.ConnectedAt > ServerLifetime) ||
+        server.ConnectedAt < ReconnectBefore;
+
+    /// <summary>RECONNECT: connections opened before this are closed when they come back.</summary>
+    public DateTime ReconnectBefore { get; set; } = DateTime.MinValue;
+
+    /// <summary>PAUSE: from now on connections that come back stay idle and sessions wait in line.</summary>
+    internal void Pause()
+    {
+        lock (_gate)
+            _paused = true;
+    }
+
+    /// <summary>RESUME: the idle connections go to the sessions in line.</summary>
+    internal void Resume()
+    {
+        List<ServerConnection> idle;
+        lock (_gate)
+        {
+            _paused = false;
+            idle = [.. _idle];
+            _idle.Clear();
+        }
+        foreach (var server in idle)
+            if (!TryReturn(server, inline: false))
+                lock (_gate)
+                    _idle.Add(server); // expired: the supervisor's janitor closes it
+    }
+
+    /// <summary>A moment's view for SHOW POOLS / SHOW SERVERS.</summary>
+    internal (ServerConnection[] Idle, int Waiting, DateTime? OldestWait) Observe()
+    {
+        lock (_gate)
+            return ([.. _idle], _waiters.Count, _waiters.First?.Value.Since);
+    }
 
     private bool TakeIdle(out ServerConnection server)
     {

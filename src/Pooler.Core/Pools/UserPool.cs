@@ -9,8 +9,8 @@ namespace Pooler.Core.Pools;
 /// </summary>
 internal sealed class UserPool(UserConfig user, ServerTarget target)
 {
-    public UserConfig User { get; } = user;
-    public ServerTarget Target { get; } = target;
+    public UserConfig User { get; set; } = user;
+    public ServerTarget Target { get; set; } = target;
     public ServerDesk Desk { get; } = new(user.ServerLifetime);
     public HashSet<ServerConnection> Open { get; } = [];
     public int Connecting { get; set; }

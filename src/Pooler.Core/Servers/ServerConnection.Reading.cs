@@ -12,7 +12,7 @@ public sealed partial class ServerConnection
     /// </summary>
     private async Task ReadLoopAsync()
     {
-        var input = _connection.Transport.Input;
+        var input = _connection.Input;
         var reason = "the server closed the connection";
         try
         {
@@ -56,6 +56,7 @@ public sealed partial class ServerConnection
         if (_closed.TrySetResult(reason))
             Volatile.Read(ref _sink)?.OnServerLost(reason);
         await _connection.DisposeAsync();
+        await input.CompleteAsync();
     }
 
     /// <summary>

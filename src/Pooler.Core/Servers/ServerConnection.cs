@@ -1,9 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
 using Pooler.Core.Cluster;
 using Pooler.Core.Wire;
 using Pooler.Protocol;
@@ -21,12 +18,8 @@ namespace Pooler.Core.Servers;
 public sealed partial class ServerConnection : IAsyncDisposable
 {
     private static long s_nextId;
-    // Inline scheduling: socket completions run the reader loop on the I/O thread instead of
-    // queueing it to the thread pool, one hop less per read (our loops never block).
-    private static readonly SocketConnectionContextFactory SocketFactory =
-        new(new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = true }, NullLogger.Instance);
 
-    private readonly ConnectionContext _connection;
+    private readonly SocketDuplex _connection;
     private readonly Dictionary<string, string> _parameters = new(StringComparer.Ordinal);
     private readonly int _maxMessageSize;
     private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -34,7 +27,7 @@ public sealed partial class ServerConnection : IAsyncDisposable
     private long _remaining; // bytes of a message still to pass through before the next header
     private int _disposed;
 
-    private ServerConnection(ConnectionContext connection, ServerTarget target)
+    private ServerConnection(SocketDuplex connection, ServerTarget target)
     {
         _connection = connection;
         _maxMessageSize = target.MaxMessageSize;
@@ -49,7 +42,11 @@ public sealed partial class ServerConnection : IAsyncDisposable
     public DateTime ConnectedAt { get; }
     public DateTime LastUsed { get; set; }
     public BackendKeyData? KeyData { get; private set; }
-    public PipeWriter Output => _connection.Transport.Output;
+    public PipeWriter Output => _connection.Output;
+    public System.Net.EndPoint? LocalEndPoint => _connection.LocalEndPoint;
+
+    /// <summary>The client this connection is lent to right now, if any (SHOW SERVERS' link).</summary>
+    public string? LentTo => (Volatile.Read(ref _sink) as Clients.ClientLease)?.ClientId;
 
     /// <summary>The server's session parameters as it last reported them (ParameterStatus).</summary>
     public IReadOnlyDictionary<string, string> Parameters => _parameters;
@@ -82,7 +79,7 @@ public sealed partial class ServerConnection : IAsyncDisposable
                 $"could not connect to server {target.Host}:{target.Port}: {reason}");
         }
 
-        var server = new ServerConnection(SocketFactory.Create(socket), target);
+        var server = new ServerConnection(new SocketDuplex(socket), target);
         try
         {
             await server.LoginAsync(timeout.Token);
@@ -106,7 +103,7 @@ public sealed partial class ServerConnection : IAsyncDisposable
 
     private async Task LoginAsync(CancellationToken cancellationToken)
     {
-        var input = _connection.Transport.Input;
+        var input = _connection.Input;
         if (Target.Relay is { } relay)
         {
             // The owner node speaks first: a nonce for the handshake's proof.

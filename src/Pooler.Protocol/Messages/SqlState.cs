@@ -26,6 +26,11 @@ public static class SqlState
     public const string IdleInTransactionSessionTimeout = "25P03";
 
     public const string InvalidCatalogName = "3D000";
+    public const string InsufficientPrivilege = "42501";
+    public const string SyntaxError = "42601";
+    public const string InvalidParameterValue = "22023";
+    public const string ConfigFileError = "F0000";
+    public const string ObjectNotInPrerequisiteState = "55000";
     public const string TooManyConnections = "53300";
     public const string ConfigurationLimitExceeded = "53400";
     public const string QueryCanceled = "57014";

@@ -1,0 +1,11 @@
+namespace Pooler.Core.Stats;
+
+/// <summary>Where the admin console, /metrics and the dashboard get their numbers.</summary>
+public interface IStatsSource
+{
+    /// <summary>This node's own report.</summary>
+    Task<NodeSnapshot> LocalAsync(CancellationToken cancellationToken);
+
+    /// <summary>Members, placement, and the report of every member that answers within a second or two.</summary>
+    Task<ClusterSnapshot> ClusterAsync(CancellationToken cancellationToken);
+}
