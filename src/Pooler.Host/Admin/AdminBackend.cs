@@ -19,7 +19,7 @@ namespace Pooler.Host.Admin;
 /// clients, RELOAD CLUSTER).
 /// </summary>
 public sealed class AdminBackend(PoolerServices services, ActorSystem system, IRequiredActor<PoolRegion> region,
-    IHostApplicationLifetime lifetime, ConfigReloader reloader) : IAdminBackend
+    IHostApplicationLifetime lifetime, ConfigReloader reloader, ILogger<AdminBackend> log) : IAdminBackend
 {
     private static readonly TimeSpan ReportTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan PauseTimeout = TimeSpan.FromMinutes(10);
@@ -130,6 +130,8 @@ public sealed class AdminBackend(PoolerServices services, ActorSystem system, IR
             return AdminResult.Error(SqlState.InvalidCatalogName, $"no such database: {database}");
         if (database is null && command is AdminCommand.Kill or AdminCommand.Disable or AdminCommand.Enable)
             return AdminResult.Error(SqlState.SyntaxError, $"{command.ToString().ToUpperInvariant()} needs a database name");
+        log.LogInformation("admin console: {Command}{Database}", command.ToString().ToUpperInvariant(),
+            database is null ? "" : $" {database}");
         switch (command)
         {
             case AdminCommand.Pause:
