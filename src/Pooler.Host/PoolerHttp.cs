@@ -63,15 +63,6 @@ public static class PoolerHttp
         MonitoringEndpoints.Map(app);
     }
 
-    private static async Task<PoolLocation?> LocateAsync(IActorRef region, string pool, CancellationToken cancellation)
-    {
-        try
-        {
-            return await region.Ask<PoolLocation>(new PoolEnvelope(pool, new GetPoolLocation()), TimeSpan.FromSeconds(3), cancellation);
-        }
-        catch (AskTimeoutException)
-        {
-            return null;
-        }
-    }
+    private static Task<PoolLocation?> LocateAsync(IActorRef region, string pool, CancellationToken cancellation) =>
+        PoolRegion.LocateAsync(region, pool, TimeSpan.FromSeconds(3), cancellation);
 }

@@ -18,8 +18,8 @@ public sealed class AdminConsoleFixture : PoolerFixture
 /// </summary>
 public sealed class AdminConsoleTests(AdminConsoleFixture fixture, ITestOutputHelper output) : IClassFixture<AdminConsoleFixture>
 {
-    private const string AdminUser = "admin";
-    private const string AdminPassword = "admin-secret-pw";
+    private const string AdminUser = AdminConsole.User;
+    private const string AdminPassword = AdminConsole.Password;
 
     private PoolerNode Pooler => fixture.Pooler;
 
@@ -179,33 +179,15 @@ public sealed class AdminConsoleTests(AdminConsoleFixture fixture, ITestOutputHe
         Assert.Equal(4, await new NpgsqlCommand("SELECT 4", fresh).ExecuteScalarAsync());
     }
 
-    private static string? PoolSizeOf(QueryResult databases) =>
+    private static string? PoolSizeOf(AdminConsole.Result databases) =>
         Assert.Single(databases.Rows, r => r["name"] == TestUsers.Database)["pool_size"];
 
     private Task<string> PoolerLogAsync() => Task.FromResult(Pooler.Process.Output);
 
-    private async Task<NpgsqlConnection> OpenAdminAsync()
-    {
-        var connection = new NpgsqlConnection(
-            $"Host={Pooler.Host};Port={Pooler.Port};Username={AdminUser};Password={AdminPassword};Database=pgbouncer;" +
-            "Pooling=false;Timeout=30;Command Timeout=60;Server Compatibility Mode=NoTypeLoading");
-        await connection.OpenAsync();
-        return connection;
-    }
+    private Task<NpgsqlConnection> OpenAdminAsync() => AdminConsole.OpenAsync(Pooler.Host, Pooler.Port);
 
-    private sealed record QueryResult(IReadOnlyList<string> Columns, IReadOnlyList<Dictionary<string, string?>> Rows);
-
-    private static async Task<QueryResult> QueryAsync(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
-        var rows = new List<Dictionary<string, string?>>();
-        while (await reader.ReadAsync())
-            rows.Add(columns.Select((c, i) => (c, v: reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i),
-                System.Globalization.CultureInfo.InvariantCulture))).ToDictionary(x => x.c, x => x.v));
-        return new QueryResult(columns, rows);
-    }
+    private static Task<AdminConsole.Result> QueryAsync(NpgsqlConnection connection, string sql) =>
+        AdminConsole.QueryAsync(connection, sql);
 
     private Task<ProcessResult> PsqlAsync(string user, string password, string command) =>
         ProcessRunner.RunAsync(

@@ -315,10 +315,7 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
         await using var cluster = await PoolerCluster.StartAsync(postgres.Server, poolSize: 2);
         var owner = await OwnerAsync(cluster);
         var other = cluster.Nodes.First(n => n != owner);
-        await using var admin = new NpgsqlConnection(
-            $"Host={other.Host};Port={other.Port};Username=admin;Password=admin-secret-pw;Database=pgbouncer;" +
-            "Pooling=false;Timeout=30;Command Timeout=60;Server Compatibility Mode=NoTypeLoading");
-        await admin.OpenAsync();
+        await using var admin = await AdminConsole.OpenAsync(other.Host, other.Port);
 
         var nodes = await RowsAsync(admin, "SHOW NODES");
         Assert.Equal(cluster.Nodes.Select(n => n.ClusterAddress).Order(), nodes.Select(r => r["node"]).Order());
@@ -331,41 +328,19 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
 
         // PAUSE on a node that does not own the pool pauses it where it lives: a client of a third node waits.
         var third = cluster.Nodes.First(n => n != owner && n != other);
-        try
-        {
-            await PauseThenResumeAsync();
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
-        {
-            Assert.Fail($"PAUSE/RESUME failed: {e.Message}\n{cluster.Output}");
-        }
-
-        async Task PauseThenResumeAsync()
-        {
         await using var client = await third.OpenAsync(); // before PAUSE: opening runs Npgsql's type query
-        await using (var command = new NpgsqlCommand($"PAUSE {TestUsers.Database}", admin))
-            await command.ExecuteNonQueryAsync();
+        await AdminConsole.QueryAsync(admin, $"PAUSE {TestUsers.Database}");
         var query = ScalarAsync<int>(client, "SELECT 5");
         await Eventually.WaitUntilAsync(async () => (await RowsAsync(admin, "SHOW CLUSTER POOLS"))
                 .Any(r => r["node"] == owner.ClusterAddress && r["database"] == TestUsers.Database && r["cl_waiting"] == "1"),
             TimeSpan.FromSeconds(10), "the owner counts the relayed client as waiting");
         Assert.False(query.IsCompleted, "a query ran on a paused pool");
-        await using (var command = new NpgsqlCommand($"RESUME {TestUsers.Database}", admin))
-            await command.ExecuteNonQueryAsync();
+        await AdminConsole.QueryAsync(admin, $"RESUME {TestUsers.Database}");
         Assert.Equal(5, await query.WaitAsync(TimeSpan.FromSeconds(10)));
-        }
     }
 
-    private static async Task<List<Dictionary<string, string>>> RowsAsync(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var rows = new List<Dictionary<string, string>>();
-        while (await reader.ReadAsync())
-            rows.Add(Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName,
-                i => reader.IsDBNull(i) ? "" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)!));
-        return rows;
-    }
+    private static async Task<IReadOnlyList<Dictionary<string, string?>>> RowsAsync(NpgsqlConnection connection, string sql) =>
+        (await AdminConsole.QueryAsync(connection, sql)).Rows;
 
     [Fact]
     public async Task Relayed_clients_beyond_max_relayed_connections_get_53300_at_once()

@@ -42,9 +42,6 @@ public sealed partial class ClientSession
     /// <summary>The session's user, once logged in.</summary>
     public string UserName => _userName;
 
-    /// <summary>True while the session waits for a server connection.</summary>
-    public bool IsWaiting => Volatile.Read(ref _waitingSince) != 0;
-
     /// <summary>KILL: the session ends now, with the reason.</summary>
     public void Kill(string message) =>
         FatalAndClose(Pooler.Protocol.SqlState.AdminShutdown, message, hint: "reconnect once the administrator has re-enabled the database");

@@ -7,6 +7,21 @@ namespace Pooler.Core.Pools;
 public sealed class PoolRegion
 {
     public const string TypeName = "pool";
+
+    /// <summary>Where <paramref name="pool"/> lives now, or null when no answer came in time (it is moving, or its node failed).</summary>
+    public static async Task<PoolProtocol.PoolLocation?> LocateAsync(Akka.Actor.IActorRef region, string pool, TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Akka.Actor.Futures.Ask<PoolProtocol.PoolLocation>(region,
+                new PoolEnvelope(pool, new PoolProtocol.GetPoolLocation()), timeout, cancellationToken);
+        }
+        catch (Akka.Actor.AskTimeoutException)
+        {
+            return null;
+        }
+    }
 }
 
 /// <summary>A message for the supervisor of pool <paramref name="PoolName"/>, sent through the region.</summary>

@@ -106,6 +106,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
                 user.Desk.ReconnectBefore = DateTime.MaxValue;
             }
             ShrinkTo(user);
+            ExpireIdle(user, DateTime.UtcNow);
             Grow(user);
         }
         _node.Register(_pool.Name, new LocalPool(Self, DesksByUser()));
@@ -119,13 +120,9 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     {
         var excess = user.Open.Count - user.User.PoolSize;
         if (excess <= 0)
-        {
-            ExpireIdle(user, DateTime.UtcNow);
             return;
-        }
         foreach (var server in user.Desk.RemoveIdleWhere(_ => excess-- > 0))
-            Close(user, server, "pool_size lowered by RELOAD");
-        ExpireIdle(user, DateTime.UtcNow);
+            Close(user, server, "above pool_size (lowered by RELOAD)");
     }
 
     private void OnAdmin(AdminPool command)
@@ -302,7 +299,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         var user = _users[checkin.Server.Target.PoolUser];
         if (checkin.Server.IsClosed)
             return; // OnServerClosed accounts for it
-        if (!checkin.Reusable || Expired(user, checkin.Server) || _draining || user.Open.Count > user.User.PoolSize)
+        if (!checkin.Reusable || user.Desk.Expired(checkin.Server) || _draining || user.Open.Count > user.User.PoolSize)
         {
             Close(user, checkin.Server, checkin.Reusable ? "server_lifetime reached" : "returned in an unknown state");
             return;
@@ -392,7 +389,8 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         foreach (var user in _users.Values)
         {
             ExpireWaiters(user, now);
-            ShrinkTo(user);
+            ShrinkTo(user); // connections above a lowered pool_size, once they are idle
+            ExpireIdle(user, now);
         }
         AnswerPauseIfIdle(); // a connection the desk took back inline is not announced
         WarmUp();
@@ -423,7 +421,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         var closed = 0;
         var expired = user.Desk.RemoveIdleWhere(server =>
         {
-            var tooOld = Expired(user, server);
+            var tooOld = user.Desk.Expired(server);
             var idleTooLong = idleTimeout > TimeSpan.Zero && now - server.LastUsed > idleTimeout
                 && open - closed > user.User.MinPoolSize;
             if (server.IsClosed || tooOld || idleTooLong)
@@ -434,7 +432,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
             return false;
         });
         foreach (var server in expired)
-            Close(user, server, Expired(user, server) ? "server_lifetime reached" : "idle_timeout reached");
+            Close(user, server, user.Desk.Expired(server) ? "server_lifetime reached" : "idle_timeout reached");
     }
 
     /// <summary>Keeps min_pool_size connections open per user.</summary>
@@ -485,8 +483,4 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         user.Desk.RemoveIdle(server);
         _ = server.RetireAsync(RetireLimit);
     }
-
-    private static bool Expired(UserPool user, ServerConnection server) =>
-        (user.User.ServerLifetime > TimeSpan.Zero && DateTime.UtcNow - server.ConnectedAt > user.User.ServerLifetime) ||
-        server.ConnectedAt < user.Desk.ReconnectBefore;
 }

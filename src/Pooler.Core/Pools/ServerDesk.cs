@@ -121,7 +121,8 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
         }
     }
 
-    private bool Expired(ServerConnection server) =>
+    /// <summary>Not to be lent again: past server_lifetime, or opened before a RECONNECT.</summary>
+    internal bool Expired(ServerConnection server) =>
         (ServerLifetime > TimeSpan.Zero && DateTime.UtcNow - server.ConnectedAt > ServerLifetime) ||
         server.ConnectedAt < ReconnectBefore;
 

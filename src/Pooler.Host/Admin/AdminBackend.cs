@@ -31,8 +31,8 @@ public sealed class AdminBackend(PoolerServices services, ActorSystem system, IR
     public async Task<NodeSnapshot> LocalAsync(CancellationToken cancellationToken)
     {
         var config = services.Config;
-        var sessions = services.Sessions.ToList();
-        var clients = sessions.Select(s => s.Describe()).ToList();
+        // One look at each session, so its state, wait and counts agree within this report.
+        var sessions = services.Sessions.Select(s => (Session: s, Info: s.Describe())).ToList();
         var pools = new List<PoolSnapshot>();
         var servers = new List<ServerInfo>();
         foreach (var pool in config.Pools)
@@ -40,13 +40,12 @@ public sealed class AdminBackend(PoolerServices services, ActorSystem system, IR
             var report = await ReportOfAsync(pool.Name, cancellationToken);
             foreach (var user in pool.Users)
             {
-                var mine = sessions.Where(s => s.PoolName == pool.Name && s.UserName == user.Username).ToList();
-                var waiting = mine.Count(s => s.IsWaiting);
+                var mine = sessions.Where(s => s.Session.PoolName == pool.Name && s.Session.UserName == user.Username).ToList();
+                var waiting = mine.Count(s => s.Info.State == "waiting");
                 var server = report?.Users.FirstOrDefault(u => u.User == user.Username);
                 if (server is not null)
                     servers.AddRange(server.Servers);
-                var maxWait = Math.Max(server?.MaxWaitUs ?? 0,
-                    clients.Where(c => c.Database == pool.Name && c.User == user.Username).Select(c => c.WaitUs).DefaultIfEmpty(0).Max());
+                var maxWait = Math.Max(server?.MaxWaitUs ?? 0, mine.Select(s => s.Info.WaitUs).DefaultIfEmpty(0).Max());
                 pools.Add(new PoolSnapshot(pool.Name, user.Username, user.PoolMode.ToConfigName(), report is not null,
                     user.PoolSize, user.MinPoolSize, 0,
                     mine.Count - waiting, waiting,
@@ -57,7 +56,7 @@ public sealed class AdminBackend(PoolerServices services, ActorSystem system, IR
         }
         var http = config.Http.Enabled ? $"{config.Http.Host}:{config.Http.Port}" : null;
         return new NodeSnapshot(services.Node.SelfAddress, $"{services.Node.ClientHost}:{services.Node.ClientPort}", http,
-            DateTime.UtcNow, services.Stats.StartedAt, pools, clients, servers,
+            DateTime.UtcNow, services.Stats.StartedAt, pools, [.. sessions.Select(s => s.Info)], servers,
             services.ClientCount, services.RelayedCount, config.Cluster.MaxRelayedConnections);
     }
 
@@ -109,17 +108,8 @@ public sealed class AdminBackend(PoolerServices services, ActorSystem system, IR
             placement, [.. reports.Where(r => r is not null).Select(r => r!)]);
     }
 
-    private async Task<PoolLocation?> LocateAsync(string pool, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await region.ActorRef.Ask<PoolLocation>(new PoolEnvelope(pool, new GetPoolLocation()), ReportTimeout, cancellationToken);
-        }
-        catch (AskTimeoutException)
-        {
-            return null;
-        }
-    }
+    private Task<PoolLocation?> LocateAsync(string pool, CancellationToken cancellationToken) =>
+        PoolRegion.LocateAsync(region.ActorRef, pool, ReportTimeout, cancellationToken);
 
     private ICanTell NodeAdminOf(Address address) =>
         system.ActorSelection(new RootActorPath(address) / "user" / NodeAdmin.Name);
