@@ -159,6 +159,67 @@ public sealed class AdminConsoleTests(AdminConsoleFixture fixture, ITestOutputHe
     }
 
     [Fact]
+    public async Task Reload_adds_a_pool_changes_a_password_and_removes_a_pool_without_dropping_its_clients()
+    {
+        const string added = "pooler_reloaded";
+        var original = await File.ReadAllTextAsync(Pooler.ConfigPath);
+        var md5Line = $"password = \"{TestUsers.Md5.Password}\"";
+        Assert.Contains(md5Line, original);
+        var newPool = $"""
+
+            [pools.{added}]
+            pool_mode = "transaction"
+
+            [pools.{added}.shards.0]
+            servers = [["{fixture.Server.Host}", {fixture.Server.Port}, "primary"]]
+            database = "{TestUsers.Database}"
+
+            [pools.{added}.users.0]
+            username = "{TestUsers.Scram.Name}"
+            password = "{TestUsers.Scram.Password}"
+            pool_size = 2
+            """;
+        // The md5 user's client password changes; Pooler keeps logging in to PostgreSQL with the old one.
+        var reloaded = original.Replace(md5Line, $"password = \"md5-pass-new\"\nserver_password = \"{TestUsers.Md5.Password}\"") + newPool;
+        var newMd5 = TestUsers.Md5 with { Password = "md5-pass-new" };
+        try
+        {
+            await using var admin = await OpenAdminAsync();
+            await File.WriteAllTextAsync(Pooler.ConfigPath, reloaded);
+            await QueryAsync(admin, "RELOAD");
+
+            // The new pool serves clients.
+            await using var onAdded = new NpgsqlConnection(TestUsers.ConnectionString(Pooler.Host, Pooler.Port, database: added));
+            await onAdded.OpenAsync();
+            Assert.Equal(TestUsers.Database, await new NpgsqlCommand("SELECT current_database()", onAdded).ExecuteScalarAsync());
+            Assert.Contains((await QueryAsync(admin, "SHOW DATABASES")).Rows, r => r["name"] == added);
+
+            // The new password logs in; the old one no longer does.
+            await using (var withNew = await TestUsers.OpenAsync(Pooler.Host, Pooler.Port, newMd5))
+                Assert.Equal(1, await new NpgsqlCommand("SELECT 1", withNew).ExecuteScalarAsync());
+            var old = await Assert.ThrowsAsync<PostgresException>(() => TestUsers.OpenAsync(Pooler.Host, Pooler.Port, TestUsers.Md5));
+            Assert.Equal("28P01", old.SqlState);
+
+            // Removing the pool again refuses new clients of it; the one connected goes on.
+            await File.WriteAllTextAsync(Pooler.ConfigPath, original);
+            await QueryAsync(admin, "RELOAD");
+            var gone = await Assert.ThrowsAsync<PostgresException>(async () =>
+            {
+                await using var late = new NpgsqlConnection(TestUsers.ConnectionString(Pooler.Host, Pooler.Port, database: added));
+                await late.OpenAsync();
+            });
+            Assert.Equal("3D000", gone.SqlState);
+            Assert.Equal(2, await new NpgsqlCommand("SELECT 2", onAdded).ExecuteScalarAsync());
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(Pooler.ConfigPath, original);
+            await using var admin = await OpenAdminAsync();
+            await QueryAsync(admin, "RELOAD");
+        }
+    }
+
+    [Fact]
     public async Task Disable_refuses_new_clients_enable_lets_them_in_and_kill_drops_connected_ones()
     {
         await using var admin = await OpenAdminAsync();
