@@ -53,7 +53,7 @@ internal sealed class CommandRunner(IAdminBackend backend)
     {
         if (show.ClusterWide)
         {
-            var cluster = await backend.ClusterAsync(cancellationToken);
+            var cluster = await backend.ClusterAsync(show.Table is ShowTable.Clients or ShowTable.Servers, cancellationToken);
             var rows = new List<object?[]>();
             foreach (var node in cluster.Nodes)
             {
@@ -69,8 +69,8 @@ internal sealed class CommandRunner(IAdminBackend backend)
             ShowTable.Config => AdminTables.Config(backend.Config.General),
             ShowTable.Lists => AdminTables.Lists(backend.Config, await backend.LocalAsync(cancellationToken)),
             ShowTable.Version => AdminTables.Version(backend.Version),
-            ShowTable.Nodes => AdminTables.Nodes(await backend.ClusterAsync(cancellationToken)),
-            ShowTable.PoolPlacement => AdminTables.Placement(await backend.ClusterAsync(cancellationToken)),
+            ShowTable.Nodes => AdminTables.Nodes(await backend.ClusterAsync(connections: false, cancellationToken)),
+            ShowTable.PoolPlacement => AdminTables.Placement(await backend.ClusterAsync(connections: false, cancellationToken)),
             _ => AdminTables.NodeRows(show.Table, await backend.LocalAsync(cancellationToken)),
         };
     }

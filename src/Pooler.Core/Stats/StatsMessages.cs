@@ -3,8 +3,8 @@ using Pooler.Core.Cluster;
 
 namespace Pooler.Core.Stats;
 
-/// <summary>Asks a node's <c>/user/node-admin</c> for its report; answered with <see cref="NodeReport"/>.</summary>
-public sealed record GetNodeSnapshot : IClusterMessage;
+/// <summary>Asks a node's <c>/user/node-admin</c> for its report (with or without its client and server lists); answered with <see cref="NodeReport"/>.</summary>
+public sealed record GetNodeSnapshot(bool Connections) : IClusterMessage;
 
 public sealed record NodeReport(NodeSnapshot Snapshot) : IClusterMessage;
 

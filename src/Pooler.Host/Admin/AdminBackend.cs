@@ -74,7 +74,9 @@ public sealed class AdminBackend(PoolerServices services, ActorSystem system, IR
         }
     }
 
-    public async Task<ClusterSnapshot> ClusterAsync(CancellationToken cancellationToken)
+    public static NodeSnapshot WithoutConnections(NodeSnapshot snapshot) => snapshot with { Clients = [], Servers = [] };
+
+    public async Task<ClusterSnapshot> ClusterAsync(bool connections, CancellationToken cancellationToken)
     {
         var cluster = Cluster.Get(system);
         var state = cluster.State;
@@ -85,12 +87,15 @@ public sealed class AdminBackend(PoolerServices services, ActorSystem system, IR
         var reports = await Task.WhenAll(members.Select(async member =>
         {
             if (member.Address == cluster.SelfAddress)
-                return await LocalAsync(cancellationToken);
+            {
+                var local = await LocalAsync(cancellationToken);
+                return connections ? local : WithoutConnections(local);
+            }
             if (unreachable.Contains(member.Address) || member.Status is not (MemberStatus.Up or MemberStatus.WeaklyUp or MemberStatus.Leaving))
                 return null;
             try
             {
-                return (await NodeAdminOf(member.Address).Ask<NodeReport>(new GetNodeSnapshot(), ReportTimeout, cancellationToken)).Snapshot;
+                return (await NodeAdminOf(member.Address).Ask<NodeReport>(new GetNodeSnapshot(connections), ReportTimeout, cancellationToken)).Snapshot;
             }
             catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException)
             {

@@ -14,7 +14,11 @@ public sealed class NodeAdmin : ReceiveActor, IWithTimers
 
     public NodeAdmin(Func<AdminBackend> backend, Func<NodeStats> stats)
     {
-        ReceiveAsync<GetNodeSnapshot>(async _ => Sender.Tell(new NodeReport(await backend().LocalAsync(CancellationToken.None))));
+        ReceiveAsync<GetNodeSnapshot>(async request =>
+        {
+            var snapshot = await backend().LocalAsync(CancellationToken.None);
+            Sender.Tell(new NodeReport(request.Connections ? snapshot : AdminBackend.WithoutConnections(snapshot)));
+        });
         Receive<NodeCommand>(command => Sender.Tell(backend().RunHere(command)));
         Receive<Tick>(_ => stats().Sample(DateTime.UtcNow));
     }

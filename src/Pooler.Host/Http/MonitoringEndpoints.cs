@@ -31,13 +31,11 @@ internal static class MonitoringEndpoints
             return Results.Bytes(body.ToArray(), MetricsExporter.ContentType);
         });
 
-        // ?connections=false leaves out every node's client and server lists: the dashboard polls
-        // every second and shows counts only, and 10,000 clients would be megabytes each time.
+        // ?connections=false leaves out every node's client and server lists, on the way between
+        // nodes too: the dashboard polls every second and shows counts only.
         app.MapGet("/api/cluster", async (IStatsSource stats, bool? connections, HttpContext http, CancellationToken cancellation) =>
         {
-            var snapshot = await stats.ClusterAsync(cancellation);
-            if (connections == false)
-                snapshot = snapshot with { Nodes = [.. snapshot.Nodes.Select(n => n with { Clients = [], Servers = [] })] };
+            var snapshot = await stats.ClusterAsync(connections != false, cancellation);
             http.Response.Headers.CacheControl = "no-store";
             return Results.Json(snapshot, Json);
         });

@@ -78,7 +78,7 @@ internal sealed class FakeAdminBackend : IAdminBackend
     public Task<NodeSnapshot> LocalAsync(CancellationToken cancellationToken) =>
         Failure is null ? Task.FromResult(Local) : Task.FromException<NodeSnapshot>(Failure);
 
-    public Task<ClusterSnapshot> ClusterAsync(CancellationToken cancellationToken) =>
+    public Task<ClusterSnapshot> ClusterAsync(bool connections, CancellationToken cancellationToken) =>
         Failure is null ? Task.FromResult(Cluster) : Task.FromException<ClusterSnapshot>(Failure);
 
     public Task<AdminResult> RunAsync(AdminCommand command, string? database, CancellationToken cancellationToken)
