@@ -220,6 +220,30 @@ public sealed class AdminConsoleTests(AdminConsoleFixture fixture, ITestOutputHe
     }
 
     [Fact]
+    public async Task Sighup_reloads_the_config_file()
+    {
+        var original = await File.ReadAllTextAsync(Pooler.ConfigPath);
+        try
+        {
+            await File.WriteAllTextAsync(Pooler.ConfigPath, original.Replace("pool_size = 5", "pool_size = 4"));
+            var from = Pooler.Process.LineCount;
+            var hup = await ProcessRunner.RunAsync("kill", ["-HUP", Pooler.Process.Id.ToString()]);
+            Assert.Equal(0, hup.ExitCode);
+            await Pooler.Process.WaitForLineAsync("configuration reloaded", TimeSpan.FromSeconds(10), from);
+
+            await using var admin = await OpenAdminAsync();
+            Assert.Equal("12", PoolSizeOf(await QueryAsync(admin, "SHOW DATABASES")));
+            Assert.False(Pooler.Process.Exited.IsCompleted, "SIGHUP stopped Pooler");
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(Pooler.ConfigPath, original);
+            await using var admin = await OpenAdminAsync();
+            await QueryAsync(admin, "RELOAD");
+        }
+    }
+
+    [Fact]
     public async Task Disable_refuses_new_clients_enable_lets_them_in_and_kill_drops_connected_ones()
     {
         await using var admin = await OpenAdminAsync();

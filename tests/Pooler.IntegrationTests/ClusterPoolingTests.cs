@@ -337,6 +337,17 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
         Assert.False(query.IsCompleted, "a query ran on a paused pool");
         await AdminConsole.QueryAsync(admin, $"RESUME {TestUsers.Database}");
         Assert.Equal(5, await query.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // RELOAD CLUSTER on one node reloads every node's own file.
+        foreach (var node in cluster.Nodes)
+            await File.WriteAllTextAsync(node.ConfigPath, (await File.ReadAllTextAsync(node.ConfigPath)).Replace("pool_size = 2", "pool_size = 3"));
+        await AdminConsole.QueryAsync(admin, "RELOAD CLUSTER");
+        foreach (var node in cluster.Nodes)
+        {
+            await using var console = await AdminConsole.OpenAsync(node.Host, node.Port);
+            var databases = await RowsAsync(console, "SHOW DATABASES");
+            Assert.Equal("9", Assert.Single(databases, r => r["name"] == TestUsers.Database)["pool_size"]); // 3 users × 3
+        }
     }
 
     private static async Task<IReadOnlyList<Dictionary<string, string?>>> RowsAsync(NpgsqlConnection connection, string sql) =>
