@@ -36,6 +36,18 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
 
     public TransactionStatus LastStatus { get; private set; } = TransactionStatus.Idle;
 
+    /// <summary>Prepared statement bookkeeping (transaction and statement mode); null when not tracked.</summary>
+    internal StatementTracker? Statements { get; init; }
+
+    public bool TracksStatements => Statements is not null;
+
+    /// <summary>Server loop: a ParseComplete or CloseComplete, matched to what was sent for it.</summary>
+    public StatementResponse OnStatementResponse(byte type)
+    {
+        lock (Gate)
+            return Statements!.OnResponse(type);
+    }
+
     /// <summary>Where this lease's queries, transactions and bytes are counted (null: not counted).</summary>
     public Stats.PoolCounters? Counters { get; init; }
 
@@ -115,6 +127,7 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
         lock (Gate)
         {
             Pending = Math.Max(0, Pending - 1);
+            Statements?.OnReady();
             LastStatus = status;
             CountReady(status);
             if (Released || Pending > 0 || OpenBatch)

@@ -12,7 +12,7 @@ namespace Pooler.Core.Clients;
 
 public sealed partial class ClientSession
 {
-    private enum ChunkOutcome { Forwarded, LeaseEnded, Terminate, Violation, NeedMore }
+    private enum ChunkOutcome { Forwarded, LeaseEnded, Terminate, Violation, TooLarge, NeedMore }
 
     private long _clientRemaining; // bytes of a client message still to pass through
     private CancellationTokenSource? _idleInTransaction;
@@ -81,6 +81,13 @@ public sealed partial class ClientSession
                 await ProtocolViolationAsync(violation!);
                 return;
             }
+            if (outcome == ChunkOutcome.TooLarge)
+            {
+                DropLease();
+                await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.ProgramLimitExceeded, violation!,
+                    hint: "use a shorter statement, an unnamed statement, or pool_mode = \"session\" for this pool");
+                return;
+            }
             if (outcome == ChunkOutcome.Terminate || read.IsCompleted)
                 return;
         }
@@ -136,6 +143,9 @@ public sealed partial class ClientSession
                 return ChunkOutcome.LeaseEnded;
             }
             var rest = input;
+            var run = input.Start; // where the bytes passed on unchanged (not yet written) begin
+            var tracker = lease.Statements;
+            long sent = 0;
             while (!rest.IsEmpty)
             {
                 if (_clientRemaining > 0)
@@ -152,23 +162,57 @@ public sealed partial class ClientSession
                         outcome = next;
                     break;
                 }
+                if (tracker is not null && MayNameStatement(header.Type))
+                {
+                    // What comes before goes first; then the message, as the server must see it.
+                    sent += WriteRun(lease, input.Slice(run, rest.Start));
+                    run = rest.Start;
+                    var rewrite = RewriteStatementMessage(lease, tracker, rest, header, out var taken);
+                    if (rewrite == Rewrite.NeedMore)
+                    {
+                        if (header.FrameLength > HeldMessageLimit)
+                        {
+                            violation = $"a {(char)header.Type} message of {header.FrameLength} bytes naming a prepared statement " +
+                                        $"is longer than transaction pooling can hold ({HeldMessageLimit} bytes)";
+                            outcome = ChunkOutcome.TooLarge;
+                        }
+                        break;
+                    }
+                    if (rewrite == Rewrite.Rewritten)
+                    {
+                        CountRequest(lease, header.Type);
+                        sent += taken;
+                        _clientRemaining = header.FrameLength - taken;
+                        rest = rest.Slice(taken);
+                        run = rest.Start;
+                        continue;
+                    }
+                }
                 CountRequest(lease, header.Type);
                 var available = Math.Min(header.FrameLength, rest.Length);
                 _clientRemaining = header.FrameLength - available;
                 rest = rest.Slice(available);
             }
-            var forward = input.Slice(0, rest.Start);
-            if (!forward.IsEmpty)
+            sent += WriteRun(lease, input.Slice(run, rest.Start));
+            if (sent > 0)
             {
-                foreach (var segment in forward)
-                    lease.Server.Output.Write(segment.Span);
-                lease.NoteRequest(forward.Length);
+                lease.NoteRequest(sent);
                 lease.Flushing = true;
                 wrote = true;
             }
             consumed = rest.Start;
         }
         return outcome;
+    }
+
+    /// <summary>The longest message naming a prepared statement that is gathered whole (the client pipe holds 1 MiB).</summary>
+    private const int HeldMessageLimit = 512 * 1024;
+
+    private static long WriteRun(ClientLease lease, in ReadOnlySequence<byte> run)
+    {
+        foreach (var segment in run)
+            lease.Server.Output.Write(segment.Span);
+        return run.Length;
     }
 
     /// <summary>
@@ -378,7 +422,7 @@ public sealed partial class ClientSession
     {
         if (!lastAttempt && !await HealthyAsync(server))
             return (null, true);
-        var lease = new ClientLease(this, server, Output, _poolMode) { Counters = _counters };
+        var lease = new ClientLease(this, server, Output, _poolMode) { Counters = _counters, Statements = StatementsOn(server) };
         try
         {
             ApplyFinalSettings(_lease);

@@ -150,6 +150,7 @@ public sealed partial class ClientSession
         if (user!.StatementTimeout > TimeSpan.Zero)
             _desiredSettings["statement_timeout"] = ((long)user.StatementTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         _poolMode = user.PoolMode;
+        TrackStatements();
 
         if (!await ResolvePoolAsync(cancellationToken, fresh: false))
             return false;
@@ -323,6 +324,7 @@ public sealed partial class ClientSession
         foreach (var (name, value) in handshake.Settings)
             _desiredSettings[name] = value;
         _poolMode = user.PoolMode;
+        TrackStatements();
         if (_services.Node.FindLocal(_poolConfig.Name) is not { } local)
             return await FailLoginAsync(SqlState.ConnectionFailure,
                 $"relay refused: pool {_poolConfig.Name} is not on this node (any more)");

@@ -18,6 +18,22 @@ public enum ReadyAction
     Refuse,
 }
 
+/// <summary>What to do with a ParseComplete or CloseComplete from the server.</summary>
+public enum StatementResponse : byte
+{
+    /// <summary>It answers the client's own message: pass it on.</summary>
+    Forward,
+
+    /// <summary>It answers a message Pooler added (a Parse on this connection, a Close to make room): drop it.</summary>
+    Drop,
+
+    /// <summary>It answers the no-op Close that stood in for a Parse the server had already: the client gets ParseComplete.</summary>
+    AsParseComplete,
+
+    /// <summary>It answers the no-op Close that stood in for an SQL DEALLOCATE of a tracked statement: the client gets CommandComplete.</summary>
+    AsDeallocate,
+}
+
 /// <summary>
 /// Where a server connection's bytes go while it is lent: a client's socket, or the pooler itself
 /// for internal queries (reset, SET). The server's reader calls these from its own loop only.
@@ -52,4 +68,10 @@ public interface IServerSink
     /// ReadyForQuery that leaves nothing pending.
     /// </summary>
     ReadyAction OnRelayRelease() => ReadyAction.Forward;
+
+    /// <summary>Whether ParseComplete and CloseComplete must be shown to <see cref="OnStatementResponse"/> (prepared statements are tracked).</summary>
+    bool TracksStatements => false;
+
+    /// <summary>Called with each ParseComplete and CloseComplete when <see cref="TracksStatements"/>.</summary>
+    StatementResponse OnStatementResponse(byte type) => StatementResponse.Forward;
 }

@@ -70,6 +70,7 @@ public sealed partial class ServerConnection
         violation = null;
         var rest = buffer;
         var pending = buffer.Slice(0, 0); // contiguous pass-through bytes not yet written
+        var statements = sink is not null && sink.TracksStatements;
         while (!rest.IsEmpty)
         {
             if (_remaining > 0)
@@ -89,7 +90,8 @@ public sealed partial class ServerConnection
                 break;
             }
             var frameLength = header.FrameLength;
-            var inspect = sink is null || header.Type is BackendMessageType.ReadyForQuery or BackendMessageType.ParameterStatus;
+            var inspect = sink is null || header.Type is BackendMessageType.ReadyForQuery or BackendMessageType.ParameterStatus ||
+                          (statements && header.Type is BackendMessageType.ParseComplete or BackendMessageType.CloseComplete);
             if (!inspect)
             {
                 var available = Math.Min(frameLength, rest.Length);
@@ -118,6 +120,23 @@ public sealed partial class ServerConnection
                 }
                 continue;
             }
+            if (statements && header.Type is BackendMessageType.ParseComplete or BackendMessageType.CloseComplete)
+            {
+                var response = sink!.OnStatementResponse(header.Type);
+                if (response != StatementResponse.Forward)
+                {
+                    // An answer to what Pooler sent in the client's name: dropped, or replaced in place.
+                    if (!pending.IsEmpty)
+                        sink.Write(pending);
+                    if (response == StatementResponse.AsParseComplete)
+                        sink.Write(ParseCompleteMessage);
+                    else if (response == StatementResponse.AsDeallocate)
+                        sink.Write(DeallocateCompleteMessage);
+                    rest = rest.Slice(frameLength);
+                    pending = buffer.Slice(rest.Start, 0);
+                    continue;
+                }
+            }
             if (header.Type == BackendMessageType.ParameterStatus)
                 RecordParameter(payload);
             if (sink is null)
@@ -143,6 +162,12 @@ public sealed partial class ServerConnection
             sink.Write(pending);
         return rest.Start;
     }
+
+    private static readonly ReadOnlySequence<byte> ParseCompleteMessage = new([BackendMessageType.ParseComplete, 0, 0, 0, 4]);
+
+    /// <summary>CommandComplete "DEALLOCATE", PostgreSQL's answer to an SQL DEALLOCATE.</summary>
+    private static readonly ReadOnlySequence<byte> DeallocateCompleteMessage = new(
+        [BackendMessageType.CommandComplete, 0, 0, 0, 15, .. "DEALLOCATE"u8, 0]);
 
     private static bool IsRelayRelease(in ReadOnlySequence<byte> payload)
     {

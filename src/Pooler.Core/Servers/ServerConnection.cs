@@ -43,6 +43,15 @@ public sealed partial class ServerConnection : IAsyncDisposable
     public DateTime LastUsed { get; set; }
     public BackendKeyData? KeyData { get; private set; }
     public PipeWriter Output => _connection.Output;
+
+    /// <summary>The clients' named prepared statements this connection holds (transaction and statement mode).</summary>
+    public ServerStatements Statements { get; } = new();
+
+    /// <summary>Counts the lendings; a statement used under the current one is not closed to make room.</summary>
+    public long LeaseStamp { get; private set; }
+
+    /// <summary>A new lending begins (see <see cref="LeaseStamp"/>).</summary>
+    public long NextLeaseStamp() => ++LeaseStamp;
     public System.Net.EndPoint? LocalEndPoint => _connection.LocalEndPoint;
 
     /// <summary>The client this connection is lent to right now, if any (SHOW SERVERS' link).</summary>

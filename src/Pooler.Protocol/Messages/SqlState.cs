@@ -33,6 +33,7 @@ public static class SqlState
     public const string ObjectNotInPrerequisiteState = "55000";
     public const string TooManyConnections = "53300";
     public const string ConfigurationLimitExceeded = "53400";
+    public const string ProgramLimitExceeded = "54000";
     public const string QueryCanceled = "57014";
     public const string AdminShutdown = "57P01";
     public const string CannotConnectNow = "57P03";

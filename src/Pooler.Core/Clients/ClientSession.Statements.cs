@@ -1,0 +1,241 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Pooler.Config;
+using Pooler.Core.Servers;
+using Pooler.Protocol;
+
+namespace Pooler.Core.Clients;
+
+/// <summary>
+/// Named prepared statements in transaction and statement mode. A client's next transaction may
+/// run on another server connection, where its statements do not exist; so the session keeps each
+/// client statement (its Parse), gives it a server name derived from its text, and on whichever
+/// connection it holds prepares what is missing before passing on a Bind or Describe that uses it.
+/// The client sees exactly the answers PostgreSQL would give it: a Parse the server already has
+/// is replaced by a Close of a name that does not exist (CloseComplete, turned into ParseComplete
+/// on the way back, in its place in the answer stream), a client's Close of its statement closes
+/// nothing shared, and the answers to what Pooler adds (a Parse here, a Close to make room) are
+/// dropped. See <see cref="StatementTracker"/> for how the answers are matched.
+/// </summary>
+public sealed partial class ClientSession
+{
+    /// <summary>A statement name no server connection has: closing it costs nothing and answers CloseComplete.</summary>
+    private static readonly byte[] NoStatement = "pooler_none"u8.ToArray();
+
+    /// <summary>Queries longer than this are not looked at for DEALLOCATE/DISCARD (those are short).</summary>
+    private const int QueryInspectLimit = 8 * 1024;
+
+    private ClientStatements? _statements; // null: not tracked (session mode, or prepared_statements off)
+
+    private enum Rewrite { PassThrough, Rewritten, NeedMore }
+
+    /// <summary>Called once the pool and its mode are known: statements are tracked where connections are shared.</summary>
+    private void TrackStatements() =>
+        _statements = _poolMode != PoolMode.Session && _poolConfig!.PreparedStatementsCacheSize > 0 ? new ClientStatements() : null;
+
+    /// <summary>The bookkeeping for a lease of <paramref name="server"/>; null when statements are not tracked.</summary>
+    private StatementTracker? StatementsOn(ServerConnection server) =>
+        _statements is null || server.Target.IsRelay
+            ? null
+            : new StatementTracker(server.Statements, _statements, server.NextLeaseStamp(), _poolConfig!.PreparedStatementsCacheSize);
+
+    private static bool MayNameStatement(byte type) => type is FrontendMessageType.Parse or FrontendMessageType.Bind
+        or FrontendMessageType.Describe or FrontendMessageType.Close or FrontendMessageType.Query;
+
+    /// <summary>
+    /// Looks at one client message that may name a prepared statement (<paramref name="message"/>
+    /// starts at its header). <see cref="Rewrite.Rewritten"/>: what the server must get instead was
+    /// written, and <paramref name="consumed"/> bytes of the message are taken (the rest of a Bind
+    /// passes through as it is). <see cref="Rewrite.PassThrough"/>: forward it unchanged.
+    /// </summary>
+    private Rewrite RewriteStatementMessage(ClientLease lease, StatementTracker tracker, in ReadOnlySequence<byte> message,
+        in FrameHeader header, out long consumed)
+    {
+        consumed = 0;
+        var readyAt = tracker.ReadyAt(lease.Pending);
+        var output = lease.Server.Output;
+        switch (header.Type)
+        {
+            case FrontendMessageType.Bind:
+                return RewriteBind(tracker, readyAt, output, message, header, out consumed);
+            case FrontendMessageType.Query:
+                return InspectQuery(tracker, readyAt, output, message, header, out consumed);
+        }
+        if (message.Length < header.FrameLength)
+            return Rewrite.NeedMore;
+        var frame = message.Slice(0, header.FrameLength);
+        var payload = Contiguous(frame.Slice(FrameScanner.HeaderLength));
+        switch (header.Type)
+        {
+            case FrontendMessageType.Parse:
+            {
+                var nameEnd = payload.IndexOf((byte)0);
+                if (nameEnd <= 0)
+                {
+                    tracker.Expect(new StatementFixup(BackendMessageType.ParseComplete, StatementResponse.Forward, readyAt));
+                    return Rewrite.PassThrough; // the unnamed statement, or malformed: the server judges
+                }
+                var name = Encoding.UTF8.GetString(payload[..nameEnd]);
+                var body = payload[(nameEnd + 1)..];
+                var before = tracker.Client.Find(name);
+                var statement = before is not null && before.SameBody(body)
+                    ? before
+                    : PreparedStatement.Create(body, _desiredSettings.GetValueOrDefault("search_path"));
+                tracker.Client.Set(name, statement);
+                if (tracker.Server.Use(statement.ServerName, tracker.LeaseStamp))
+                {
+                    WriteClose(output, NoStatement);
+                    tracker.Expect(new StatementFixup(BackendMessageType.CloseComplete, StatementResponse.AsParseComplete, readyAt)
+                        { ClientName = name, ClientBefore = before });
+                }
+                else
+                {
+                    MakeRoom(tracker, readyAt, output);
+                    WriteParse(output, statement);
+                    tracker.Server.Add(statement.ServerName, tracker.LeaseStamp);
+                    tracker.Expect(new StatementFixup(BackendMessageType.ParseComplete, StatementResponse.Forward, readyAt)
+                        { AddedOnServer = statement.ServerName, ClientName = name, ClientBefore = before });
+                }
+                consumed = header.FrameLength;
+                return Rewrite.Rewritten;
+            }
+            case FrontendMessageType.Describe:
+            {
+                if (payload.Length < 2 || payload[0] != (byte)'S' || payload[1] == 0 ||
+                    tracker.Client.Find(payload[1..^1]) is not { } statement)
+                    return Rewrite.PassThrough;
+                EnsurePrepared(tracker, readyAt, output, statement);
+                var describe = MessageBuilder.Start(output, FrontendMessageType.Describe, 1 + statement.ServerNameBytes.Length + 1);
+                describe.WriteByte((byte)'S');
+                describe.WriteBytes(statement.ServerNameBytes);
+                describe.WriteByte(0);
+                describe.Commit();
+                consumed = header.FrameLength;
+                return Rewrite.Rewritten;
+            }
+            case FrontendMessageType.Close:
+            {
+                if (payload.Length < 2 || payload[0] != (byte)'S' || payload[1] == 0)
+                {
+                    tracker.Expect(new StatementFixup(BackendMessageType.CloseComplete, StatementResponse.Forward, readyAt));
+                    return Rewrite.PassThrough;
+                }
+                // The client's name goes; the server statement stays for others (the LRU closes it in time).
+                var name = Encoding.UTF8.GetString(payload[1..^1]);
+                var before = tracker.Client.Find(name);
+                tracker.Client.Set(name, null);
+                WriteClose(output, NoStatement);
+                tracker.Expect(new StatementFixup(BackendMessageType.CloseComplete, StatementResponse.Forward, readyAt)
+                    { ClientName = name, ClientBefore = before });
+                consumed = header.FrameLength;
+                return Rewrite.Rewritten;
+            }
+        }
+        return Rewrite.PassThrough;
+    }
+
+    private Rewrite RewriteBind(StatementTracker tracker, long readyAt, IBufferWriter<byte> output,
+        in ReadOnlySequence<byte> message, in FrameHeader header, out long consumed)
+    {
+        consumed = 0;
+        // Only the two names in front matter; the parameters (maybe large) pass through.
+        var available = message.Slice(FrameScanner.HeaderLength, Math.Min(message.Length, header.FrameLength) - FrameScanner.HeaderLength);
+        var reader = new SequenceReader<byte>(available);
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> portal, 0) || !reader.TryReadTo(out ReadOnlySequence<byte> name, 0))
+            return message.Length < header.FrameLength ? Rewrite.NeedMore : Rewrite.PassThrough;
+        if (name.IsEmpty || tracker.Client.Find(Contiguous(name)) is not { } statement)
+            return Rewrite.PassThrough; // unnamed, or unknown: the server says it does not exist, by the client's name
+        EnsurePrepared(tracker, readyAt, output, statement);
+        // A new header and the two names; the frame's remaining bytes follow unchanged.
+        var prefix = FrameScanner.HeaderLength + (int)portal.Length + 1 + statement.ServerNameBytes.Length + 1;
+        var span = output.GetSpan(prefix);
+        span[0] = FrontendMessageType.Bind;
+        BinaryPrimitives.WriteInt32BigEndian(span[1..], header.DeclaredLength - (int)name.Length + statement.ServerNameBytes.Length);
+        portal.CopyTo(span[FrameScanner.HeaderLength..]);
+        span[FrameScanner.HeaderLength + (int)portal.Length] = 0;
+        statement.ServerNameBytes.CopyTo(span[(FrameScanner.HeaderLength + (int)portal.Length + 1)..]);
+        span[prefix - 1] = 0;
+        output.Advance(prefix);
+        consumed = FrameScanner.HeaderLength + portal.Length + 1 + name.Length + 1;
+        return Rewrite.Rewritten;
+    }
+
+    /// <summary>
+    /// A simple query that drops statements: DEALLOCATE of a tracked statement is answered for the
+    /// client (a no-op Close and a Sync stand in for it); DEALLOCATE ALL and DISCARD ALL also clear
+    /// what this session and the server connection know.
+    /// </summary>
+    private Rewrite InspectQuery(StatementTracker tracker, long readyAt, IBufferWriter<byte> output,
+        in ReadOnlySequence<byte> message, in FrameHeader header, out long consumed)
+    {
+        consumed = 0;
+        if (header.FrameLength > QueryInspectLimit)
+            return Rewrite.PassThrough;
+        if (message.Length < header.FrameLength)
+            return Rewrite.NeedMore;
+        var text = Contiguous(message.Slice(FrameScanner.HeaderLength, header.PayloadLength));
+        var command = StatementCommand.Read(text);
+        switch (command.Kind)
+        {
+            case StatementCommandKind.DropAll:
+                tracker.Client.Clear();
+                tracker.Server.Clear();
+                return Rewrite.PassThrough;
+            case StatementCommandKind.Deallocate when tracker.Client.Find(command.Name!) is { } before:
+                tracker.Client.Set(command.Name!, null);
+                WriteClose(output, NoStatement);
+                MessageBuilder.Start(output, FrontendMessageType.Sync, 0).Commit();
+                tracker.Expect(new StatementFixup(BackendMessageType.CloseComplete, StatementResponse.AsDeallocate, readyAt)
+                    { ClientName = command.Name, ClientBefore = before });
+                consumed = header.FrameLength;
+                return Rewrite.Rewritten;
+            default:
+                return Rewrite.PassThrough;
+        }
+    }
+
+    /// <summary>Prepares <paramref name="statement"/> on this connection unless it has it; its ParseComplete is dropped.</summary>
+    private static void EnsurePrepared(StatementTracker tracker, long readyAt, IBufferWriter<byte> output, PreparedStatement statement)
+    {
+        if (tracker.Server.Use(statement.ServerName, tracker.LeaseStamp))
+            return;
+        MakeRoom(tracker, readyAt, output);
+        WriteParse(output, statement);
+        tracker.Server.Add(statement.ServerName, tracker.LeaseStamp);
+        tracker.Expect(new StatementFixup(BackendMessageType.ParseComplete, StatementResponse.Drop, readyAt)
+            { AddedOnServer = statement.ServerName });
+    }
+
+    /// <summary>prepared_statements_cache_size: closes the least recently used statement when the connection has as many.</summary>
+    private static void MakeRoom(StatementTracker tracker, long readyAt, IBufferWriter<byte> output)
+    {
+        if (tracker.Server.Evictable(tracker.Capacity, tracker.LeaseStamp) is not { } evicted)
+            return;
+        WriteClose(output, Encoding.ASCII.GetBytes(evicted));
+        tracker.Server.Remove(evicted);
+        tracker.Expect(new StatementFixup(BackendMessageType.CloseComplete, StatementResponse.Drop, readyAt)
+            { RemovedFromServer = evicted });
+    }
+
+    private static void WriteParse(IBufferWriter<byte> output, PreparedStatement statement)
+    {
+        var parse = MessageBuilder.Start(output, FrontendMessageType.Parse, statement.ServerNameBytes.Length + 1 + statement.Body.Length);
+        parse.WriteBytes(statement.ServerNameBytes);
+        parse.WriteByte(0);
+        parse.WriteBytes(statement.Body);
+        parse.Commit();
+    }
+
+    private static void WriteClose(IBufferWriter<byte> output, ReadOnlySpan<byte> name)
+    {
+        var close = MessageBuilder.Start(output, FrontendMessageType.Close, 1 + name.Length + 1);
+        close.WriteByte((byte)'S');
+        close.WriteBytes(name);
+        close.WriteByte(0);
+        close.Commit();
+    }
+
+    private static ReadOnlySpan<byte> Contiguous(in ReadOnlySequence<byte> bytes) =>
+        bytes.IsSingleSegment ? bytes.FirstSpan : bytes.ToArray();
+}

@@ -1,0 +1,148 @@
+using System.Security.Cryptography;
+using System.Text;
+using Pooler.Core.Servers;
+
+namespace Pooler.Core.Clients;
+
+/// <summary>
+/// A named statement a client prepared (protocol Parse) in transaction or statement mode: the
+/// name the server knows it by and what it takes to prepare it again on another connection.
+/// </summary>
+public sealed class PreparedStatement
+{
+    /// <summary>Prefix of every name Pooler gives a statement on a server connection.</summary>
+    public const string ServerNamePrefix = "pooler_";
+
+    private PreparedStatement(string serverName, byte[] body)
+    {
+        ServerName = serverName;
+        ServerNameBytes = Encoding.ASCII.GetBytes(serverName);
+        Body = body;
+    }
+
+    /// <summary>
+    /// The server-side name: a hash of the statement's text and parameter types (and the client's
+    /// search_path, which decides what the names in the text mean), so clients that prepare the same
+    /// statement share one server statement.
+    /// </summary>
+    public string ServerName { get; }
+
+    public byte[] ServerNameBytes { get; }
+
+    /// <summary>The Parse payload after the statement name: query text, parameter count and types.</summary>
+    public byte[] Body { get; }
+
+    public static PreparedStatement Create(ReadOnlySpan<byte> body, string? searchPath)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        if (!string.IsNullOrEmpty(searchPath))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(searchPath));
+            hash.AppendData([0]);
+        }
+        hash.AppendData(body);
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        return new PreparedStatement(ServerNamePrefix + Convert.ToHexStringLower(digest[..8]), body.ToArray());
+    }
+
+    public bool SameBody(ReadOnlySpan<byte> body) => body.SequenceEqual(Body);
+}
+
+/// <summary>A client's named prepared statements by the names it gave them.</summary>
+public sealed class ClientStatements
+{
+    private readonly Dictionary<string, PreparedStatement> _byName = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PreparedStatement>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+
+    public ClientStatements() => _bySpan = _byName.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    public int Count => _byName.Count;
+
+    /// <summary>Looks a name up straight from the message bytes (no string per Bind).</summary>
+    public PreparedStatement? Find(ReadOnlySpan<byte> utf8Name)
+    {
+        Span<char> name = utf8Name.Length <= 256 ? stackalloc char[utf8Name.Length] : new char[utf8Name.Length];
+        var length = Encoding.UTF8.GetChars(utf8Name, name);
+        return _bySpan.TryGetValue(name[..length], out var statement) ? statement : null;
+    }
+
+    public PreparedStatement? Find(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>Sets <paramref name="name"/> to <paramref name="statement"/> (null: removes it).</summary>
+    public void Set(string name, PreparedStatement? statement)
+    {
+        if (statement is null)
+            _byName.Remove(name);
+        else
+            _byName[name] = statement;
+    }
+
+    public void Clear() => _byName.Clear();
+}
+
+/// <summary>
+/// One ParseComplete or CloseComplete the server owes for a message written to it, and what to undo
+/// if the server skips that message (an earlier error in the same batch) instead of answering it.
+/// </summary>
+internal readonly record struct StatementFixup(byte Expect, StatementResponse Action, long ReadyAt)
+{
+    public string? AddedOnServer { get; init; }
+    public string? RemovedFromServer { get; init; }
+    public string? ClientName { get; init; }
+    public PreparedStatement? ClientBefore { get; init; }
+}
+
+/// <summary>
+/// A lease's bookkeeping for prepared statements: the ParseComplete/CloseComplete answers still to
+/// come, in the order the server will send them. A message the server skips after an error leaves
+/// its entry behind; the ReadyForQuery that ends the batch removes such entries and undoes what
+/// they registered, so a failed Parse leaves nothing half-registered.
+/// </summary>
+internal sealed class StatementTracker(ServerStatements server, ClientStatements client, long leaseStamp, int capacity)
+{
+    private Queue<StatementFixup>? _expected;
+    private long _ready; // ReadyForQuery messages seen during the lease
+
+    public ServerStatements Server { get; } = server;
+    public ClientStatements Client { get; } = client;
+    public long LeaseStamp { get; } = leaseStamp;
+
+    /// <summary>prepared_statements_cache_size: statements per server connection.</summary>
+    public int Capacity { get; } = capacity;
+
+    /// <summary>The ReadyForQuery count at which a message written now has been answered (or skipped).</summary>
+    public long ReadyAt(int pending) => _ready + pending;
+
+    public void Expect(in StatementFixup fixup) => (_expected ??= new Queue<StatementFixup>()).Enqueue(fixup);
+
+    /// <summary>Server side: a ParseComplete or CloseComplete arrived.</summary>
+    public StatementResponse OnResponse(byte type)
+    {
+        if (_expected is not { Count: > 0 } expected || expected.Peek().Expect != type)
+            return StatementResponse.Forward; // not one of ours (cannot happen while every Parse and Close is tracked)
+        return expected.Dequeue().Action;
+    }
+
+    /// <summary>Server side: a ReadyForQuery ended a batch; whatever it skipped is undone.</summary>
+    public void OnReady()
+    {
+        _ready++;
+        List<StatementFixup>? skipped = null;
+        while (_expected is { Count: > 0 } expected && expected.Peek().ReadyAt < _ready)
+            (skipped ??= []).Add(expected.Dequeue());
+        // Latest first, so a Parse and a Close of one name in the same failed batch unwind in order.
+        for (var i = (skipped?.Count ?? 0) - 1; i >= 0; i--)
+            Undo(skipped![i]);
+    }
+
+    private void Undo(in StatementFixup skipped)
+    {
+        if (skipped.AddedOnServer is { } added)
+            Server.Remove(added);
+        if (skipped.RemovedFromServer is { } removed)
+            Server.Add(removed, LeaseStamp);
+        if (skipped.ClientName is { } name)
+            Client.Set(name, skipped.ClientBefore);
+    }
+}
