@@ -20,7 +20,23 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
     /// <summary>The lock both loops take; the lease itself, to save an allocation per transaction.</summary>
     public object Gate => this;
     public ServerConnection Server { get; } = server;
-    public PoolMode Mode { get; } = mode;
+    public PoolMode Mode { get; private set; } = mode;
+
+    /// <summary>Why the client keeps this connection for the rest of its session (null: it does not).</summary>
+    public string? PinnedFor { get; private set; }
+
+    /// <summary>
+    /// Under <see cref="Gate"/>: the client made state that lives on this server connection (LISTEN, a
+    /// temporary table ...): from now on the lease behaves as in session mode, reset when the client leaves.
+    /// </summary>
+    public bool Pin(string reason)
+    {
+        if (Mode == PoolMode.Session)
+            return false;
+        Mode = PoolMode.Session;
+        PinnedFor = reason;
+        return true;
+    }
 
     /// <summary>Requests forwarded whose ReadyForQuery has not come back yet.</summary>
     public int Pending { get; set; }

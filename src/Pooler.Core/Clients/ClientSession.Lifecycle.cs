@@ -203,6 +203,8 @@ public sealed partial class ClientSession
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await lease.Server.RunInternalAsync(reset, timeout.Token);
+            if (StatementCommand.Read(reset).Kind == StatementCommandKind.DropAll)
+                lease.Server.Statements.Clear();
             lease.Server.AppliedSettings.Clear();
             lease.Server.MarkSettings(null);
             return true;

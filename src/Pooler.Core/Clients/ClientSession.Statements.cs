@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Pooler.Config;
 using Pooler.Core.Servers;
 using Pooler.Protocol;
@@ -32,7 +33,7 @@ public sealed partial class ClientSession
 
     /// <summary>Called once the pool and its mode are known: statements are tracked where connections are shared.</summary>
     private void TrackStatements() =>
-        _statements = _poolMode != PoolMode.Session && _poolConfig!.PreparedStatementsCacheSize > 0 ? new ClientStatements() : null;
+        _statements = _poolMode != PoolMode.Session ? new ClientStatements() : null;
 
     /// <summary>The bookkeeping for a lease of <paramref name="server"/>; null when statements are not tracked.</summary>
     private StatementTracker? StatementsOn(ServerConnection server) =>
@@ -55,12 +56,15 @@ public sealed partial class ClientSession
         consumed = 0;
         var readyAt = tracker.ReadyAt(lease.Pending);
         var output = lease.Server.Output;
+        var names = tracker.Capacity > 0; // prepared_statements_cache_size = 0: names pass through untouched
         switch (header.Type)
         {
             case FrontendMessageType.Bind:
-                return RewriteBind(tracker, readyAt, output, message, header, out consumed);
+                return names ? RewriteBind(tracker, readyAt, output, message, header, out consumed) : Rewrite.PassThrough;
             case FrontendMessageType.Query:
-                return InspectQuery(tracker, readyAt, output, message, header, out consumed);
+                return InspectQuery(lease, tracker, readyAt, output, message, header, out consumed);
+            case FrontendMessageType.Describe or FrontendMessageType.Close when !names:
+                return Rewrite.PassThrough;
         }
         if (message.Length < header.FrameLength)
             return Rewrite.NeedMore;
@@ -71,6 +75,10 @@ public sealed partial class ClientSession
             case FrontendMessageType.Parse:
             {
                 var nameEnd = payload.IndexOf((byte)0);
+                if (nameEnd >= 0 && payload[(nameEnd + 1)..] is var afterName && afterName.IndexOf((byte)0) is var textEnd and >= 0)
+                    NoteSessionState(lease, afterName[..textEnd]);
+                if (!names)
+                    return Rewrite.PassThrough;
                 if (nameEnd <= 0)
                 {
                     tracker.Expect(new StatementFixup(BackendMessageType.ParseComplete, StatementResponse.Forward, readyAt));
@@ -166,7 +174,7 @@ public sealed partial class ClientSession
     /// client (a no-op Close and a Sync stand in for it); DEALLOCATE ALL and DISCARD ALL also clear
     /// what this session and the server connection know.
     /// </summary>
-    private Rewrite InspectQuery(StatementTracker tracker, long readyAt, IBufferWriter<byte> output,
+    private Rewrite InspectQuery(ClientLease lease, StatementTracker tracker, long readyAt, IBufferWriter<byte> output,
         in ReadOnlySequence<byte> message, in FrameHeader header, out long consumed)
     {
         consumed = 0;
@@ -175,6 +183,9 @@ public sealed partial class ClientSession
         if (message.Length < header.FrameLength)
             return Rewrite.NeedMore;
         var text = Contiguous(message.Slice(FrameScanner.HeaderLength, header.PayloadLength));
+        NoteSessionState(lease, text);
+        if (tracker.Capacity == 0)
+            return Rewrite.PassThrough;
         var command = StatementCommand.Read(text);
         switch (command.Kind)
         {
@@ -192,6 +203,33 @@ public sealed partial class ClientSession
                 return Rewrite.Rewritten;
             default:
                 return Rewrite.PassThrough;
+        }
+    }
+
+    /// <summary>
+    /// Session state in transaction mode: state that lives on the server connection pins the client
+    /// to it; a session search_path follows the client to its next connections.
+    /// </summary>
+    private void NoteSessionState(ClientLease lease, ReadOnlySpan<byte> sql)
+    {
+        var scan = SessionStateScan.Read(sql);
+        if (scan.IsNone)
+            return;
+        if (scan.PinReason is { } reason && lease.Pin(reason))
+            _log.LogInformation("client {Client} ({User}@{Pool}): {Reason} in {Mode} mode keeps {Server} for this client until it disconnects",
+                Id, _userName, _poolConfig?.Name, reason, _poolMode.ToConfigName(), lease.Server);
+        switch (scan.SearchPath)
+        {
+            case SearchPathChange.Set:
+                _desiredSettings["search_path"] = scan.SearchPathValue!;
+                lease.Server.AppliedSettings["search_path"] = scan.SearchPathValue!;
+                _settingsKey = null;
+                break;
+            case SearchPathChange.Reset:
+                _desiredSettings.Remove("search_path");
+                lease.Server.AppliedSettings.Remove("search_path");
+                _settingsKey = null;
+                break;
         }
     }
 
