@@ -345,6 +345,12 @@ def cmd_report(a):
         if r and p and r["tps"] and p["tps"]:
             v = r["tps"] / p["tps"]
             chk(f"tps relayed/owner (client on a non-owner node), `-S -M simple`, {c:,} clients", f"{v:.2f}", v >= 0.7, "≥ 0.7", issue=5)
+    # Issue 7: named prepared statements in transaction mode cost nothing: -M prepared at least -M simple's tps.
+    for c in meta["clients"]:
+        pr, si = agg.get(("select", "prepared", c, "pooler")), agg.get(("select", "simple", c, "pooler"))
+        if pr and si and pr["tps"] and si["tps"]:
+            v = pr["tps"] / si["tps"]
+            chk(f"tps Pooler `-M prepared`/`-M simple` (transaction mode), `-S`, {c:,} clients", f"{v:.2f}", v >= 1.0, "≥ 1.0", issue=7)
     if checks:
         L.append("## Issue targets checked by this run")
         L.append("")

@@ -26,6 +26,32 @@ public sealed class StatementModeTests(StatementPoolFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Prepared_statements_run_on_every_connection_the_clients_get()
+    {
+        // Three clients on two connections, each with a statement prepared once and run many times.
+        var clients = Enumerable.Range(1, 3).Select(async id =>
+        {
+            await using var connection = await fixture.Pooler.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT pg_backend_pid(), @i::int * @id::int", connection);
+            command.Parameters.AddWithValue("i", 0);
+            command.Parameters.AddWithValue("id", id);
+            await command.PrepareAsync();
+            var pids = new HashSet<int>();
+            for (var i = 0; i < 40; i++)
+            {
+                command.Parameters["i"].Value = i;
+                await using var reader = await command.ExecuteReaderAsync();
+                Assert.True(await reader.ReadAsync());
+                pids.Add(reader.GetInt32(0));
+                Assert.Equal(i * id, reader.GetInt32(1));
+            }
+            return pids;
+        }).ToList();
+        var seen = (await Task.WhenAll(clients)).SelectMany(p => p).Distinct().Count();
+        Assert.True(seen == 2, $"the clients ran on {seen} server connections (pool_size 2)");
+    }
+
+    [Fact]
     public async Task A_transaction_block_is_refused_with_a_clear_error_and_others_carry_on()
     {
         await using var bystander = await fixture.Pooler.OpenAsync();
