@@ -2,7 +2,8 @@
 # Pooler's two entry points on a fresh machine:
 #   ./pooler.sh demo   build Pooler, start a throwaway PostgreSQL and Pooler in front of it, show a psql session
 #   ./pooler.sh test   build and run every test (a real PostgreSQL is started by the tests themselves)
-# Each installs what it needs (PostgreSQL 15, and chromium for the tests, from Debian's packages) when it is missing.
+# Each installs what it needs (PostgreSQL 15 from Debian's packages; for the tests also chromium, psycopg 3 and
+# asyncpg from Debian's packages and node-postgres from npm) when it is missing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,6 +38,29 @@ ensure_chromium() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
+# The prepared-statement client tests (PreparedStatementClientTests) drive real client libraries:
+# psycopg 3 and asyncpg from Debian's packages, run by Debian's own interpreter /usr/bin/python3
+# (`python3` on PATH may be a pyenv shim without them), and node-postgres, pinned in
+# tests/clients/package.json and installed into tests/clients/node_modules (git-ignored).
+ensure_client_libraries() {
+  local missing=()
+  [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import psycopg' 2>/dev/null || missing+=(python3-psycopg)
+  [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import asyncpg' 2>/dev/null || missing+=(python3-asyncpg)
+  command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]} from Debian's packages (for the client library tests)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  local clients="$ROOT/tests/clients" pinned installed
+  pinned="$(node -p "require('$clients/package.json').dependencies.pg")"
+  installed="$(node -p "require('$clients/node_modules/pg/package.json').version" 2>/dev/null || true)"
+  if [ "$installed" != "$pinned" ]; then
+    log "installing node-postgres $pinned into tests/clients/node_modules (npm ci)"
+    (cd "$clients" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 build() {
   log "building Pooler ($CONFIGURATION)"
   dotnet build "$ROOT/Pooler.sln" -c "$CONFIGURATION" -nologo -v quiet -clp:NoSummary
@@ -46,6 +70,7 @@ cmd_test() {
   ensure_dotnet
   ensure_postgres
   ensure_chromium
+  ensure_client_libraries
   build
   log "running the tests"
   # Test assemblies run one after another so that a 2-core machine is not oversubscribed by
