@@ -69,6 +69,11 @@ public sealed class PreparedStatementTests(TransactionPreparedFixture fixture) :
             w => { new Close(StatementOrPortal.Statement, "mine").WriteTo(w); new Close(StatementOrPortal.Statement, "never_prepared").WriteTo(w); Sync.Write(w); },
             w => { new Bind("", "mine", [], [Encoding.UTF8.GetBytes("x")], []).WriteTo(w); new Execute("", 0).WriteTo(w); Sync.Write(w); },
             w => { new Parse("mine", "SELECT $1::text || 'y'", [TypeOids.Text]).WriteTo(w); new Parse("", "SELECT 1", []).WriteTo(w); Sync.Write(w); },
+            // SQL DEALLOCATE through the extended protocol, as psycopg sends it.
+            w => { new Parse("", "DEALLOCATE mine", []).WriteTo(w); new Bind("", "", [], [], []).WriteTo(w); new Describe(StatementOrPortal.Portal, "").WriteTo(w); new Execute("", 0).WriteTo(w); Sync.Write(w); },
+            w => { new Bind("", "mine", [], [Encoding.UTF8.GetBytes("x")], []).WriteTo(w); new Execute("", 0).WriteTo(w); Sync.Write(w); },
+            w => { new Parse("mine", "SELECT $1::text || 'y'", [TypeOids.Text]).WriteTo(w); new Parse("", "DEALLOCATE ALL", []).WriteTo(w); new Bind("", "", [], [], []).WriteTo(w); new Execute("", 0).WriteTo(w); Sync.Write(w); },
+            w => { new Bind("", "mine", [], [Encoding.UTF8.GetBytes("x")], []).WriteTo(w); new Execute("", 0).WriteTo(w); Sync.Write(w); },
         };
 
         await using var direct = await DirectClientAsync();
@@ -79,6 +84,7 @@ public sealed class PreparedStatementTests(TransactionPreparedFixture fixture) :
             var actual = await ExchangeAsync(pooled, script[i]);
             Assert.True(Types(expected) == Types(actual), $"step {i}: PostgreSQL sent {Types(expected)}, the pooler {Types(actual)}");
             Assert.Equal(Errors(expected), Errors(actual));
+            Assert.Equal(Tags(expected), Tags(actual));
         }
     }
 
@@ -215,6 +221,9 @@ public sealed class PreparedStatementTests(TransactionPreparedFixture fixture) :
                 return messages;
         }
     }
+
+    private static List<string> Tags(IEnumerable<BackendMessage> messages) =>
+        messages.Where(m => m.Type == BackendMessageType.CommandComplete).Select(m => Encoding.UTF8.GetString(m.Payload).TrimEnd('\0')).ToList();
 
     private static string Types(IEnumerable<BackendMessage> messages) => new(messages.Select(m => (char)m.Type).ToArray());
 

@@ -27,7 +27,8 @@ public sealed partial class ClientSession
     /// <summary>Queries longer than this are not looked at for DEALLOCATE/DISCARD (those are short).</summary>
     private const int QueryInspectLimit = 8 * 1024;
 
-    private ClientStatements? _statements; // null: not tracked (session mode, or prepared_statements off)
+    private ClientStatements? _statements; // null: not tracked (session mode)
+    private int _deallocations;            // stand-in statements made for DEALLOCATE (their names must differ)
 
     private enum Rewrite { PassThrough, Rewritten, NeedMore }
 
@@ -79,6 +80,9 @@ public sealed partial class ClientSession
                     NoteSessionState(lease, afterName[..textEnd]);
                 if (!names)
                     return Rewrite.PassThrough;
+                // psycopg sends DEALLOCATE name and DEALLOCATE ALL as unnamed extended-protocol statements.
+                if (nameEnd == 0 && RewriteDeallocate(tracker, readyAt, output, payload[1..], header, ref consumed))
+                    return Rewrite.Rewritten;
                 if (nameEnd <= 0)
                 {
                     tracker.Expect(new StatementFixup(BackendMessageType.ParseComplete, StatementResponse.Forward, readyAt));
@@ -190,8 +194,8 @@ public sealed partial class ClientSession
         switch (command.Kind)
         {
             case StatementCommandKind.DropAll:
+                CloseAllOnServer(tracker, readyAt, output);
                 tracker.Client.Clear();
-                tracker.Server.Clear();
                 return Rewrite.PassThrough;
             case StatementCommandKind.Deallocate when tracker.Client.Find(command.Name!) is { } before:
                 tracker.Client.Set(command.Name!, null);
@@ -230,6 +234,65 @@ public sealed partial class ClientSession
                 lease.Server.AppliedSettings.Remove("search_path");
                 _settingsKey = null;
                 break;
+        }
+    }
+
+    /// <summary>
+    /// An unnamed Parse of SQL that drops prepared statements. DEALLOCATE ALL / DISCARD ALL: the
+    /// pooler's statements on this connection are closed first (so what the server holds stays known
+    /// whether or not the client's statement runs), the client's are forgotten, and the Parse goes on
+    /// as it is. DEALLOCATE of a tracked statement: a throwaway statement is prepared and the client's
+    /// statement becomes DEALLOCATE of that one, so the client gets PostgreSQL's answer ("DEALLOCATE")
+    /// and no shared statement is touched. False: nothing to do, the Parse passes on unchanged.
+    /// </summary>
+    private bool RewriteDeallocate(StatementTracker tracker, long readyAt, IBufferWriter<byte> output,
+        ReadOnlySpan<byte> body, in FrameHeader header, ref long consumed)
+    {
+        var textEnd = body.IndexOf((byte)0);
+        if (textEnd < 0)
+            return false;
+        var command = StatementCommand.Read(body[..textEnd]);
+        if (command.Kind == StatementCommandKind.DropAll)
+        {
+            CloseAllOnServer(tracker, readyAt, output);
+            tracker.Client.Clear();
+            return false;
+        }
+        if (command.Kind != StatementCommandKind.Deallocate || tracker.Client.Find(command.Name!) is not { } before)
+            return false;
+        var standIn = Encoding.ASCII.GetBytes($"{PreparedStatement.ServerNamePrefix}deallocate_{++_deallocations}");
+        var parse = MessageBuilder.Start(output, FrontendMessageType.Parse, standIn.Length + 1 + "SELECT"u8.Length + 1 + 2);
+        parse.WriteBytes(standIn);
+        parse.WriteByte(0);
+        parse.WriteBytes("SELECT"u8);
+        parse.WriteByte(0);
+        parse.WriteInt16(0);
+        parse.Commit();
+        tracker.Client.Set(command.Name!, null);
+        tracker.Expect(new StatementFixup(BackendMessageType.ParseComplete, StatementResponse.Drop, readyAt)
+            { ClientName = command.Name, ClientBefore = before });
+        var rest = body[(textEnd + 1)..]; // parameter types, as the client sent them
+        var text = Encoding.ASCII.GetBytes("DEALLOCATE ").Concat(standIn).ToArray();
+        var rewritten = MessageBuilder.Start(output, FrontendMessageType.Parse, 1 + text.Length + 1 + rest.Length);
+        rewritten.WriteByte(0);
+        rewritten.WriteBytes(text);
+        rewritten.WriteByte(0);
+        rewritten.WriteBytes(rest);
+        rewritten.Commit();
+        tracker.Expect(new StatementFixup(BackendMessageType.ParseComplete, StatementResponse.Forward, readyAt));
+        consumed = header.FrameLength;
+        return true;
+    }
+
+    /// <summary>Closes every statement the pooler holds on this connection (answers dropped).</summary>
+    private static void CloseAllOnServer(StatementTracker tracker, long readyAt, IBufferWriter<byte> output)
+    {
+        foreach (var name in tracker.Server.Names.ToList())
+        {
+            WriteClose(output, Encoding.ASCII.GetBytes(name));
+            tracker.Server.Remove(name);
+            tracker.Expect(new StatementFixup(BackendMessageType.CloseComplete, StatementResponse.Drop, readyAt)
+                { RemovedFromServer = name });
         }
     }
 
