@@ -185,6 +185,31 @@ public sealed class PreparedStatementTests(TransactionPreparedFixture fixture) :
         Assert.InRange(int.Parse(held!), 1, TransactionPreparedFixture.CacheSize);
     }
 
+    [Fact]
+    public async Task A_large_bind_passes_and_a_named_parse_too_large_to_hold_is_refused_with_a_clear_error()
+    {
+        await using var client = await PoolerClientAsync();
+        Assert.Equal("1Z", Types(await ExchangeAsync(client, w => { new Parse("len", "SELECT length($1::text)", [TypeOids.Text]).WriteTo(w); Sync.Write(w); })));
+        var big = new string('x', 3 * 1024 * 1024);
+        var result = await ExchangeAsync(client, w =>
+        {
+            new Bind("", "len", [], [Encoding.UTF8.GetBytes(big)], []).WriteTo(w);
+            new Execute("", 0).WriteTo(w);
+            Sync.Write(w);
+        });
+        Assert.Equal([big.Length.ToString()], result.Rows());
+
+        await using var bystander = await PoolerClientAsync();
+        await client.SendAsync(w => { new Parse("huge", $"SELECT '{new string('y', 600 * 1024)}'", []).WriteTo(w); Sync.Write(w); });
+        var refusal = await client.ReadMessageAsync();
+        Assert.Equal(BackendMessageType.ErrorResponse, refusal.Type);
+        var error = ErrorResponse.Read(refusal.Payload);
+        Assert.Equal("54000", error.SqlState);
+        Assert.Contains("prepared statement", error.Message);
+        Assert.True(await client.IsClosedByServerAsync());
+        Assert.Equal("fine", (await bystander.QueryAsync("SELECT 'fine'")).Text(0, 0));
+    }
+
     private static async Task<(string Pid, string Value)> RunDoublerAsync(WireClient client, string name, int argument)
     {
         var messages = await ExchangeAsync(client, w =>

@@ -170,7 +170,8 @@ public sealed partial class ClientSession
                     var rewrite = RewriteStatementMessage(lease, tracker, rest, header, out var taken);
                     if (rewrite == Rewrite.NeedMore)
                     {
-                        if (header.FrameLength > HeldMessageLimit)
+                        // A Bind needs only its two names, which lead the message; others are held whole.
+                        if (header.Type == FrontendMessageType.Bind ? rest.Length >= HeldMessageLimit : header.FrameLength > HeldMessageLimit)
                         {
                             violation = $"a {(char)header.Type} message of {header.FrameLength} bytes naming a prepared statement " +
                                         $"is longer than transaction pooling can hold ({HeldMessageLimit} bytes)";
