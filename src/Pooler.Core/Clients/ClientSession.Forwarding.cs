@@ -56,12 +56,29 @@ public sealed partial class ClientSession
                 if (lease is null || IsEnded(lease))
                 {
                     // A new unit of work: ask for a server only once a whole header is here.
-                    var next = NextMessage(rest, max, out _, out violation);
+                    var next = NextMessage(rest, max, out var first, out violation);
                     if (next != ChunkOutcome.Forwarded)
                     {
                         if (next != ChunkOutcome.NeedMore)
                             outcome = next;
                         break;
+                    }
+                    if (_relayTarget is null)
+                    {
+                        // SET SERVER ROLE, SET SHARD ...: answered here, between transactions.
+                        var (answered, length) = await TryAnswerRoutingCommandAsync(rest, first);
+                        if (answered)
+                        {
+                            consumed = rest.GetPosition(length);
+                            continue;
+                        }
+                        if (_routes is { Only: null })
+                        {
+                            // Several servers: the transaction's first message decides where it goes.
+                            if (NeedsWholeFirstMessage(first, rest.Length))
+                                break;
+                            _nextRoute = ChooseRoute(rest, first);
+                        }
                     }
                     lease = await CheckoutAsync();
                     if (lease is null)
@@ -314,9 +331,14 @@ public sealed partial class ClientSession
                 reply = new CheckoutFailed(SqlState.InvalidAuthorizationSpecification,
                     $"user \"{_userName}\" has no pool in database \"{_poolConfig!.Name}\"", 0);
             }
+            else if (RouteForCheckout() is not { } route)
+            {
+                reply = new CheckoutFailed(SqlState.ConnectionFailure, _routeProblem ?? $"pool {_poolConfig!.Name} has no server to take this", 0);
+            }
             else
             {
                 // The common case of an idle pool: a connection is there for the taking.
+                _desk = route.Desk;
                 var requestId = Interlocked.Increment(ref _requestId);
                 var answer = _checkoutReply!.Expect(requestId);
                 if (_desk.TryTakeOrQueue(_checkoutReply, requestId, out var idle, out var tellSupervisor))
@@ -325,7 +347,7 @@ public sealed partial class ClientSession
                     return await PrepareAsync(idle, lastAttempt);
                 }
                 if (tellSupervisor)
-                    _pool!.Tell(new ServerWanted(_userName));
+                    _pool!.Tell(new ServerWanted(route.Key));
                 reply = await answer;
             }
         }
@@ -341,6 +363,8 @@ public sealed partial class ClientSession
                 return (null, false);
             return (null, true);
         }
+        if (reply is CheckoutFailed { SqlState: not SqlState.TooManyConnections } && ChooseAgain(DateTime.UtcNow))
+            return (null, true); // that server is banned now: another of the same shard and role takes it
         if (reply is CheckoutFailed failed)
         {
             _log.LogWarning("client {Client} ({User}@{Pool}): no server connection: {Reason}", Id, _userName,
@@ -476,6 +500,8 @@ public sealed partial class ClientSession
         {
             _log.LogWarning("client {Client}: {Server} failed its health check ({Error}); closing it", Id, server, e.Message);
             DiscardServer(server);
+            BanChosen($"health check failed: {e.Message}");
+            ChooseAgain(DateTime.UtcNow);
             return false;
         }
     }

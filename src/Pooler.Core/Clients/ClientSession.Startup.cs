@@ -253,7 +253,7 @@ public sealed partial class ClientSession
                     if (_services.Node.FindLocal(pool) is { } local)
                     {
                         _pool = local.Supervisor;
-                        _desk = local.Desks.GetValueOrDefault(_userName);
+                        UseRoutes(local.Routes.GetValueOrDefault(_userName));
                         _relayTarget = null;
                         return true;
                     }
@@ -266,7 +266,7 @@ public sealed partial class ClientSession
                         return await FailLoginAsync(SqlState.ConnectionFailure,
                             $"pool {pool} lives on node {location.OwnerAddress}, but this node has no [cluster] secret to relay clients there");
                     _pool = null;
-                    _desk = null;
+                    UseRoutes(null);
                     _relayTarget = new ServerTarget(_userName, location.RelayHost, location.RelayPort, pool, _userName, null,
                         _services.Config.General.ConnectTimeout, General.MaxMessageSize)
                     {
@@ -329,7 +329,7 @@ public sealed partial class ClientSession
             return await FailLoginAsync(SqlState.ConnectionFailure,
                 $"relay refused: pool {_poolConfig.Name} is not on this node (any more)");
         _pool = local.Supervisor;
-        _desk = local.Desks.GetValueOrDefault(_userName);
+        UseRoutes(local.Routes.GetValueOrDefault(_userName));
         _relayedFrom = handshake.EntryNode;
         CountAs(_poolConfig.Name, _userName);
         var (processId, keySecret) = _services.CancelKeys.Register(this);

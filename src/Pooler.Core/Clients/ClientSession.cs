@@ -79,7 +79,7 @@ public sealed partial class ClientSession : ReceiveActor
             _ = server.DisposeAsync().AsTask(); // the owner's session ends and returns its server there
             return;
         }
-        if (reusable && _desk is not null && _desk.TryReturn(server, inline: true))
+        if (reusable && DeskOf(server) is { } desk && desk.TryReturn(server, inline: true))
             return;
         _pool?.Tell(new Checkin(server, reusable));
     }

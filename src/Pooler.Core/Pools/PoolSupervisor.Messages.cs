@@ -20,12 +20,13 @@ public static class PoolProtocol
     public sealed record PoolLocation(string PoolName, string OwnerAddress, string RelayHost, int RelayPort,
         string ClientHost, int ClientPort) : IClusterMessage;
 
-    /// <summary>The supervisor, and each user's desk, where sessions on the pool's node take and return connections.</summary>
-    public sealed record LocalPool(IActorRef Supervisor, IReadOnlyDictionary<string, ServerDesk> Desks);
+    /// <summary>The supervisor, and each user's servers (their desks, where sessions on the pool's node take and
+    /// return connections, and their health).</summary>
+    public sealed record LocalPool(IActorRef Supervisor, IReadOnlyDictionary<string, UserRoutes> Routes);
 
-    /// <summary>A session queued at <paramref name="User"/>'s desk while the pool was below pool_size:
-    /// the supervisor opens a connection if the line needs one.</summary>
-    public sealed record ServerWanted(string User);
+    /// <summary>A session queued at the desk of connection set <paramref name="Key"/> (ServerTarget.Key) while it
+    /// was below pool_size: the supervisor opens a connection if the line needs one.</summary>
+    public sealed record ServerWanted(string Key);
 
     /// <summary>The answer to a queued session: a server connection, lent until it is returned.</summary>
     public sealed record Assigned(ServerConnection Server, long RequestId);
@@ -61,11 +62,11 @@ public static class PoolProtocol
     /// <summary>RELOAD: the pool's new settings (pool_size, users and passwords, timeouts), applied without dropping anyone.</summary>
     public sealed record UpdatePool(Pooler.Config.PoolConfig Pool, Pooler.Config.GeneralConfig General);
 
-    internal sealed record ServerConnected(string User, ServerConnection Server);
+    internal sealed record ServerConnected(string Key, ServerConnection Server);
 
-    internal sealed record ServerConnectFailed(string User, string SqlState, string Message);
+    internal sealed record ServerConnectFailed(string Key, string SqlState, string Message);
 
-    internal sealed record ServerClosed(string User, ServerConnection Server, string Reason);
+    internal sealed record ServerClosed(string Key, ServerConnection Server, string Reason);
 
     /// <summary>Sharding's hand-off message for a pool: drain, then stop (see PoolSupervisor.BeginDrain).</summary>
     public sealed class DrainPool

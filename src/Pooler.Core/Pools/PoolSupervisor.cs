@@ -26,7 +26,8 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
 
     private PoolConfig _pool;
     private GeneralConfig _general;
-    private readonly Dictionary<string, UserPool> _users = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ServerPool> _servers = new(StringComparer.Ordinal); // by ServerTarget.Key
+    private readonly Dictionary<(int Shard, int Index), ServerHealth> _health = [];
     private readonly List<(IActorRef ReplyTo, string User)> _parameterWaiters = [];
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stopping = new();
@@ -41,8 +42,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         _log = loggerFactory.CreateLogger<PoolSupervisor>();
         _pool = pool;
         _general = general;
-        foreach (var user in pool.Users)
-            _users[user.Username] = new UserPool(user, TargetOf(pool, user, general));
+        ApplyServers(pool, general);
 
         Receive<GetPoolLocation>(_ => Sender.Tell(_node.LocationOf(_pool.Name)));
         Receive<DrainPool>(_ => BeginDrain());
@@ -62,12 +62,55 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     private bool _paused;
     private readonly List<IActorRef> _pauseWaiters = [];
 
-    private static ServerTarget TargetOf(PoolConfig pool, UserConfig user, GeneralConfig general)
+    private static ServerTarget TargetOf(PoolConfig pool, UserConfig user, GeneralConfig general, int shard, int index)
     {
-        var shard = pool.Shards[0];
-        var primary = shard.Primary ?? shard.Servers[0];
-        return new ServerTarget(user.Username, primary.Host, primary.Port, shard.Database, user.ServerUsername,
-            user.ServerPassword, user.ConnectTimeout, general.MaxMessageSize);
+        var address = pool.Shards[shard].Servers[index];
+        return new ServerTarget(user.Username, address.Host, address.Port, pool.Shards[shard].Database, user.ServerUsername,
+            user.ServerPassword, user.ConnectTimeout, general.MaxMessageSize) { Shard = shard, Index = index };
+    }
+
+    /// <summary>
+    /// The connection sets the config lists, one per user and server (every shard's servers): new
+    /// ones are added, existing ones take the new settings (RELOAD). Returns their keys.
+    /// </summary>
+    private HashSet<string> ApplyServers(PoolConfig pool, GeneralConfig general)
+    {
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var user in pool.Users)
+        {
+            for (var shard = 0; shard < pool.Shards.Count; shard++)
+            {
+                for (var index = 0; index < pool.Shards[shard].Servers.Count; index++)
+                {
+                    var target = TargetOf(pool, user, general, shard, index);
+                    var health = HealthOf(shard, index, pool.Shards[shard].Servers[index]);
+                    listed.Add(target.Key);
+                    if (_servers.TryGetValue(target.Key, out var existing))
+                    {
+                        var serverChanged = existing.Target != target;
+                        existing.User = user;
+                        existing.Target = target;
+                        existing.Health = health;
+                        existing.Desk.ServerLifetime = user.ServerLifetime;
+                        if (serverChanged)
+                            existing.Desk.ReconnectBefore = DateTime.UtcNow;
+                    }
+                    else
+                    {
+                        _servers[target.Key] = new ServerPool(user, target, health);
+                    }
+                }
+            }
+        }
+        return listed;
+    }
+
+    /// <summary>One health (ban) record per server, shared by the users' connection sets.</summary>
+    private ServerHealth HealthOf(int shard, int index, ServerAddress address)
+    {
+        if (!_health.TryGetValue((shard, index), out var health) || health.Address != address)
+            _health[(shard, index)] = health = new ServerHealth(shard, index, address);
+        return health;
     }
 
     /// <summary>
@@ -80,43 +123,29 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     {
         _pool = update.Pool;
         _general = update.General;
-        foreach (var user in update.Pool.Users)
+        var listed = ApplyServers(update.Pool, update.General);
+        foreach (var (key, user) in _servers.ToList())
         {
-            var target = TargetOf(update.Pool, user, update.General);
-            if (_users.TryGetValue(user.Username, out var existing))
+            if (!listed.Contains(key))
             {
-                var serverChanged = existing.Target != target;
-                existing.User = user;
-                existing.Target = target;
-                existing.Desk.ServerLifetime = user.ServerLifetime;
-                if (serverChanged)
-                    existing.Desk.ReconnectBefore = DateTime.UtcNow;
-            }
-            else
-            {
-                _users[user.Username] = new UserPool(user, target);
-            }
-        }
-        foreach (var (name, user) in _users.ToList())
-        {
-            if (update.Pool.FindUser(name) is null)
-            {
-                Fail(user.Desk.TakeAllWaiters(), SqlState.InvalidAuthorizationSpecification,
-                    $"user \"{name}\" was removed from pool {_pool.Name}");
+                var (sqlState, reason) = update.Pool.FindUser(user.User.Username) is null
+                    ? (SqlState.InvalidAuthorizationSpecification, $"user \"{user.User.Username}\" was removed from pool {_pool.Name}")
+                    : (SqlState.ConnectionFailure, $"server {user.Target.Host}:{user.Target.Port} was removed from pool {_pool.Name}");
+                Fail(user.Desk.TakeAllWaiters(), sqlState, reason);
                 user.Desk.ReconnectBefore = DateTime.MaxValue;
             }
             ShrinkTo(user);
             ExpireIdle(user, DateTime.UtcNow);
             Grow(user);
         }
-        _node.Register(_pool.Name, new LocalPool(Self, DesksByUser()));
+        _node.Register(_pool.Name, new LocalPool(Self, RoutesByUser()));
         _log.LogInformation("pool {Pool}: reloaded ({Users})", _pool.Name,
             string.Join(", ", _pool.Users.Select(u => $"{u.Username} pool_size {u.PoolSize}")));
         WarmUp();
     }
 
     /// <summary>Closes idle connections above pool_size.</summary>
-    private void ShrinkTo(UserPool user)
+    private void ShrinkTo(ServerPool user)
     {
         var excess = user.Open.Count - user.User.PoolSize;
         if (excess <= 0)
@@ -133,7 +162,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
                 if (!_paused)
                     _log.LogInformation("pool {Pool}: PAUSE: waiting for every server connection to come back", _pool.Name);
                 _paused = true;
-                foreach (var user in _users.Values)
+                foreach (var user in _servers.Values)
                     user.Desk.Pause();
                 _pauseWaiters.Add(Sender);
                 AnswerPauseIfIdle();
@@ -144,7 +173,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
                 foreach (var waiter in _pauseWaiters)
                     waiter.Tell(AdminResult.Error(SqlState.QueryCanceled, $"pool {_pool.Name} was resumed before it was paused"));
                 _pauseWaiters.Clear();
-                foreach (var user in _users.Values)
+                foreach (var user in _servers.Values)
                 {
                     user.Desk.Resume();
                     Grow(user);
@@ -153,7 +182,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
                 break;
             case AdminCommand.Reconnect:
                 _log.LogInformation("pool {Pool}: RECONNECT: every server connection is closed once it comes back", _pool.Name);
-                foreach (var user in _users.Values)
+                foreach (var user in _servers.Values)
                 {
                     user.Desk.ReconnectBefore = DateTime.UtcNow;
                     ExpireIdle(user, DateTime.UtcNow);
@@ -162,7 +191,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
                 break;
             case AdminCommand.Kill:
                 _log.LogInformation("pool {Pool}: KILL: closing every server connection now", _pool.Name);
-                foreach (var user in _users.Values)
+                foreach (var user in _servers.Values)
                 {
                     Fail(user.Desk.TakeAllWaiters(), SqlState.AdminShutdown, $"pool {_pool.Name} was killed by an administrator");
                     user.Desk.ReconnectBefore = DateTime.UtcNow;
@@ -182,7 +211,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     {
         if (!_paused || _pauseWaiters.Count == 0)
             return;
-        foreach (var user in _users.Values)
+        foreach (var user in _servers.Values)
             if (user.Desk.Observe().Idle.Length < user.Open.Count)
                 return;
         _log.LogInformation("pool {Pool}: paused", _pool.Name);
@@ -194,41 +223,64 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     private PoolReport Report()
     {
         var now = DateTime.UtcNow;
+        var check = _general.HealthcheckDelay;
         var users = new List<UserReport>();
-        foreach (var (name, user) in _users)
+        foreach (var group in _servers.Values.GroupBy(s => s.User.Username))
         {
-            var (idle, waiting, oldest) = user.Desk.Observe();
-            var idleSet = idle.ToHashSet();
-            var check = _general.HealthcheckDelay;
             var servers = new List<ServerInfo>();
-            int used = 0, active = 0;
-            foreach (var server in user.Open)
+            int used = 0, active = 0, idleCount = 0, login = 0, waiting = 0;
+            long maxWait = 0;
+            foreach (var user in group)
             {
-                var isIdle = idleSet.Contains(server);
-                var isUsed = isIdle && check > TimeSpan.Zero && now - server.LastUsed >= check;
-                if (isUsed) used++;
-                else if (!isIdle) active++;
-                var local = server.LocalEndPoint as System.Net.IPEndPoint;
-                servers.Add(new ServerInfo($"server-{server.Id}", name, user.Target.Database,
-                    isUsed ? "used" : isIdle ? "idle" : "active", user.Target.Host, user.Target.Port,
-                    local?.Address.ToString() ?? "", local?.Port ?? 0, server.ConnectedAt, server.LastUsed,
-                    isIdle ? null : server.LentTo, server.KeyData?.ProcessId ?? 0,
-                    server.Parameters.GetValueOrDefault("application_name")));
+                var (idle, waiters, oldest) = user.Desk.Observe();
+                var idleSet = idle.ToHashSet();
+                foreach (var server in user.Open)
+                {
+                    var isIdle = idleSet.Contains(server);
+                    var isUsed = isIdle && check > TimeSpan.Zero && now - server.LastUsed >= check;
+                    if (isUsed) used++;
+                    else if (!isIdle) active++;
+                    var local = server.LocalEndPoint as System.Net.IPEndPoint;
+                    servers.Add(new ServerInfo($"server-{server.Id}", group.Key, user.Target.Database,
+                        isUsed ? "used" : isIdle ? "idle" : "active", user.Target.Host, user.Target.Port,
+                        local?.Address.ToString() ?? "", local?.Port ?? 0, server.ConnectedAt, server.LastUsed,
+                        isIdle ? null : server.LentTo, server.KeyData?.ProcessId ?? 0,
+                        server.Parameters.GetValueOrDefault("application_name")));
+                }
+                idleCount += idle.Length;
+                login += user.Connecting;
+                waiting += waiters;
+                if (oldest is { } since)
+                    maxWait = Math.Max(maxWait, (long)(now - since).TotalMicroseconds);
             }
-            var maxWait = oldest is { } since ? (long)(now - since).TotalMicroseconds : 0;
-            users.Add(new UserReport(name, active, idle.Length - used, used, user.Connecting, waiting, Math.Max(0, maxWait), servers));
+            users.Add(new UserReport(group.Key, active, idleCount - used, used, login, waiting, maxWait, servers));
         }
         return new PoolReport(users, _paused);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private IReadOnlyDictionary<string, ServerDesk> DesksByUser()
+    /// <summary>Each user's servers, shard by shard in config order, for the sessions on this node.</summary>
+    private IReadOnlyDictionary<string, UserRoutes> RoutesByUser()
     {
-        var desks = new Dictionary<string, ServerDesk>(StringComparer.Ordinal);
-        foreach (var (name, user) in _users)
-            desks[name] = user.Desk;
-        return desks;
+        var routes = new Dictionary<string, UserRoutes>(StringComparer.Ordinal);
+        foreach (var user in _pool.Users)
+        {
+            var shards = new List<IReadOnlyList<RouteServer>>();
+            for (var shard = 0; shard < _pool.Shards.Count; shard++)
+            {
+                var servers = new List<RouteServer>();
+                for (var index = 0; index < _pool.Shards[shard].Servers.Count; index++)
+                {
+                    var key = ServerTarget.ServerKey(user.Username, shard, index);
+                    var pool = _servers[key];
+                    servers.Add(new RouteServer(pool.Health, pool.Desk, key));
+                }
+                shards.Add(servers);
+            }
+            routes[user.Username] = new UserRoutes(shards);
+        }
+        return routes;
     }
 
     public static Props Props(PoolConfig pool, GeneralConfig general, ClusterNode node, ILoggerFactory loggerFactory) =>
@@ -237,9 +289,9 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _log.LogInformation("pool {Pool}: supervisor started ({Mode} mode, users: {Users})", _pool.Name, _pool.PoolMode.ToConfigName(),
-            string.Join(", ", _users.Keys));
+            string.Join(", ", _pool.Users.Select(u => u.Username)));
         Timers.StartPeriodicTimer("janitor", JanitorTick.Instance, JanitorInterval);
-        _node.Register(_pool.Name, new LocalPool(Self, DesksByUser()));
+        _node.Register(_pool.Name, new LocalPool(Self, RoutesByUser()));
         WarmUp();
     }
 
@@ -255,9 +307,9 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
             return;
         _draining = true;
         _log.LogInformation("pool {Pool}: handing off to another node; draining {Open} server connection(s)", _pool.Name,
-            _users.Values.Sum(u => u.Open.Count));
+            _servers.Values.Sum(u => u.Open.Count));
         _node.Unregister(_pool.Name, Self);
-        foreach (var user in _users.Values)
+        foreach (var user in _servers.Values)
         {
             user.Desk.Close();
             Fail(user.Desk.TakeAllWaiters(), PoolMovedState, $"pool {_pool.Name} moved to another node");
@@ -271,7 +323,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
 
     private void StopIfDrained()
     {
-        if (_draining && _users.Values.All(u => u.Open.Count == 0 && u.Connecting == 0))
+        if (_draining && _servers.Values.All(u => u.Open.Count == 0 && u.Connecting == 0))
             Context.Stop(Self);
     }
 
@@ -279,7 +331,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     {
         _node.Unregister(_pool.Name, Self);
         _stopping.Cancel();
-        foreach (var user in _users.Values)
+        foreach (var user in _servers.Values)
         {
             Fail(user.Desk.TakeAllWaiters(), SqlState.AdminShutdown, $"pool {_pool.Name} is shutting down");
             foreach (var server in user.Open)
@@ -290,13 +342,17 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     /// <summary>A session queued at the desk while the pool was below pool_size: open a connection if the line needs one.</summary>
     private void OnServerWanted(ServerWanted wanted)
     {
-        if (!_draining && _users.TryGetValue(wanted.User, out var user))
+        if (!_draining && _servers.TryGetValue(wanted.Key, out var user))
             Grow(user);
     }
 
     private void OnCheckin(Checkin checkin)
     {
-        var user = _users[checkin.Server.Target.PoolUser];
+        if (!_servers.TryGetValue(checkin.Server.Target.Key, out var user))
+        {
+            _ = checkin.Server.RetireAsync(RetireLimit);
+            return;
+        }
         if (checkin.Server.IsClosed)
             return; // OnServerClosed accounts for it
         if (!checkin.Reusable || user.Desk.Expired(checkin.Server) || _draining || user.Open.Count > user.User.PoolSize)
@@ -315,7 +371,9 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
             Sender.Tell(new CurrentServerParameters(_serverParameters));
             return;
         }
-        if (!_users.TryGetValue(request.User, out var user))
+        var user = _servers.Values.Where(s => s.User.Username == request.User)
+            .OrderBy(s => s.Target.Shard).ThenBy(s => s.Health.Role == ServerRole.Primary ? 0 : 1).FirstOrDefault();
+        if (user is null)
         {
             Sender.Tell(new CheckoutFailed(SqlState.InvalidAuthorizationSpecification,
                 $"user \"{request.User}\" has no pool in database \"{_pool.Name}\"", 0));
@@ -329,7 +387,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
 
     private void OnServerConnected(ServerConnected connected)
     {
-        var user = _users[connected.User];
+        var user = _servers[connected.Key];
         user.Connecting--;
         var server = connected.Server;
         if (_stopping.IsCancellationRequested || _draining)
@@ -338,11 +396,11 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
             StopIfDrained();
             return;
         }
-        user.Open.Add(server);
+        user.Opened(server);
         _log.LogInformation("pool {Pool}: opened {Server} (backend pid {Pid}; {Open}/{PoolSize} for user {User})", _pool.Name, server,
             server.KeyData?.ProcessId, user.Open.Count, user.User.PoolSize, user.User.Username);
         var self = Self;
-        server.Closed.ContinueWith(t => self.Tell(new ServerClosed(connected.User, server, t.Result)),
+        server.Closed.ContinueWith(t => self.Tell(new ServerClosed(connected.Key, server, t.Result)),
             TaskContinuationOptions.ExecuteSynchronously);
 
         if (_serverParameters is null)
@@ -357,13 +415,19 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
 
     private void OnServerConnectFailed(ServerConnectFailed failed)
     {
-        var user = _users[failed.User];
+        var user = _servers[failed.Key];
         user.Connecting--;
         user.Desk.SetFull(user.Total >= user.User.PoolSize);
-        _log.LogWarning("pool {Pool}: cannot open a server connection for user {User}: {Reason}", _pool.Name, failed.User, failed.Message);
+        _log.LogWarning("pool {Pool}: cannot open a server connection to {Server} for user {User}: {Reason}", _pool.Name,
+            user.Health, user.User.Username, failed.Message);
+        // With another server in the shard to go to, this one is left out for ban_time.
+        if (user.Target.Shard < _pool.Shards.Count && _pool.Shards[user.Target.Shard].Servers.Count > 1 &&
+            user.Health.Ban(_general.BanTime, failed.Message, DateTime.UtcNow))
+            _log.LogWarning("pool {Pool}: server {Server} banned for {BanTime} s: {Reason}", _pool.Name, user.Health,
+                _general.BanTime.TotalSeconds, failed.Message);
         // Every waiter would meet the same failure: tell them now rather than at a timeout.
         Fail(user.Desk.TakeAllWaiters(), failed.SqlState, failed.Message);
-        foreach (var (replyTo, name) in _parameterWaiters.Where(w => w.User == failed.User).ToList())
+        foreach (var (replyTo, name) in _parameterWaiters.Where(w => w.User == user.User.Username).ToList())
         {
             replyTo.Tell(new CheckoutFailed(failed.SqlState, failed.Message, 0));
             _parameterWaiters.Remove((replyTo, name));
@@ -372,7 +436,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
 
     private void OnServerClosed(ServerClosed closed)
     {
-        var user = _users[closed.User];
+        var user = _servers[closed.Key];
         if (!user.Open.Contains(closed.Server))
             return;
         _log.LogInformation("pool {Pool}: {Server} closed: {Reason}", _pool.Name, closed.Server, closed.Reason);
@@ -386,7 +450,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     private void OnJanitorTick()
     {
         var now = DateTime.UtcNow;
-        foreach (var user in _users.Values)
+        foreach (var user in _servers.Values)
         {
             ExpireWaiters(user, now);
             ShrinkTo(user); // connections above a lowered pool_size, once they are idle
@@ -396,7 +460,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         WarmUp();
     }
 
-    private void ExpireWaiters(UserPool user, DateTime now)
+    private void ExpireWaiters(ServerPool user, DateTime now)
     {
         var limit = _general.QueryWaitTimeout;
         if (limit <= TimeSpan.Zero)
@@ -414,7 +478,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
             waiter.ReplyTo.TryComplete(new CheckoutFailed(sqlState, message, waiter.RequestId), waiter.RequestId, inline: false);
     }
 
-    private void ExpireIdle(UserPool user, DateTime now)
+    private void ExpireIdle(ServerPool user, DateTime now)
     {
         var idleTimeout = user.User.IdleTimeout;
         var open = user.Open.Count;
@@ -440,33 +504,33 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     {
         if (_draining)
             return;
-        foreach (var user in _users.Values)
+        foreach (var user in _servers.Values)
             while (user.Total < user.User.MinPoolSize)
                 StartConnect(user);
     }
 
     /// <summary>Opens connections while sessions wait and pool_size allows.</summary>
-    private void Grow(UserPool user)
+    private void Grow(ServerPool user)
     {
         while (user.Desk.WaitingCount > user.Connecting && user.Total < user.User.PoolSize)
             StartConnect(user);
         user.Desk.SetFull(user.Total >= user.User.PoolSize);
     }
 
-    private void StartConnect(UserPool user)
+    private void StartConnect(ServerPool user)
     {
         user.Connecting++;
         user.Desk.SetFull(user.Total >= user.User.PoolSize);
-        var name = user.User.Username;
+        var key = user.Target.Key;
         ServerConnection.ConnectAsync(user.Target, _stopping.Token).PipeTo(Self,
-            success: server => new ServerConnected(name, server),
+            success: server => new ServerConnected(key, server),
             failure: e => e is ServerLoginException login
-                ? new ServerConnectFailed(name, login.SqlState, login.Message)
-                : new ServerConnectFailed(name, SqlState.ConnectionFailure, e.Message));
+                ? new ServerConnectFailed(key, login.SqlState, login.Message)
+                : new ServerConnectFailed(key, SqlState.ConnectionFailure, e.Message));
     }
 
     /// <summary>A connection is free: the desk gives it to the first session in line, or keeps it idle.</summary>
-    private void HandOut(UserPool user, ServerConnection server)
+    private void HandOut(ServerPool user, ServerConnection server)
     {
         if (!user.Desk.TryReturn(server, inline: false))
             Close(user, server, server.IsClosed ? "closed while idle" : "server_lifetime reached");
@@ -477,7 +541,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
     /// (<see cref="OnServerClosed"/>), so a backend still finishing a cancelled query never lets the
     /// pool open one connection too many.
     /// </summary>
-    private void Close(UserPool user, ServerConnection server, string reason)
+    private void Close(ServerPool user, ServerConnection server, string reason)
     {
         _log.LogInformation("pool {Pool}: closing {Server}: {Reason}", _pool.Name, server, reason);
         user.Desk.RemoveIdle(server);

@@ -184,6 +184,15 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
         get { lock (_gate) return _waiters.Count; }
     }
 
+    /// <summary>Supervisor side: the connections open to this server (idle or lent).</summary>
+    internal int OpenCount { get; set; }
+
+    /// <summary>Connections lent out plus sessions waiting: load_balancing_mode = "loc" picks the server with the fewest.</summary>
+    public int Outstanding
+    {
+        get { lock (_gate) return Math.Max(0, OpenCount - _idle.Count) + _waiters.Count; }
+    }
+
     /// <summary>Supervisor side: everyone in line leaves, to be told why (the pool cannot connect, or stops).</summary>
     internal List<Waiter> TakeAllWaiters()
     {

@@ -27,6 +27,17 @@ public sealed record ServerTarget(
 
     public bool IsRelay => Relay is not null;
 
+    /// <summary>The shard (<c>[pools.&lt;name&gt;.shards.&lt;n&gt;]</c>) this server holds.</summary>
+    public int Shard { get; init; }
+
+    /// <summary>The server's place in its shard's <c>servers</c> list.</summary>
+    public int Index { get; init; }
+
+    /// <summary>Which of the pool's connection sets this belongs to: one per user and server.</summary>
+    public string Key => ServerKey(PoolUser, Shard, Index);
+
+    public static string ServerKey(string user, int shard, int index) => $"{user}/{shard}/{index}";
+
     // Keep the password out of logs.
     public override string ToString() => IsRelay ? $"relay to {Host}:{Port} for {Database}" : $"{User}@{Host}:{Port}/{Database}";
 }
