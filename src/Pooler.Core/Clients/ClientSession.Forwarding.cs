@@ -66,12 +66,14 @@ public sealed partial class ClientSession
                     if (_relayTarget is null)
                     {
                         // SET SERVER ROLE, SET SHARD ...: answered here, between transactions.
-                        var (answered, length) = await TryAnswerRoutingCommandAsync(rest, first);
+                        var (answered, needMore, length) = await TryAnswerRoutingCommandAsync(rest, first);
                         if (answered)
                         {
                             consumed = rest.GetPosition(length);
                             continue;
                         }
+                        if (needMore)
+                            break;
                         if (_routes is { Only: null })
                         {
                             // Several servers: the transaction's first message decides where it goes.
@@ -363,8 +365,14 @@ public sealed partial class ClientSession
                 return (null, false);
             return (null, true);
         }
-        if (reply is CheckoutFailed { SqlState: not SqlState.TooManyConnections } && ChooseAgain(DateTime.UtcNow))
-            return (null, true); // that server is banned now: another of the same shard and role takes it
+        if (reply is CheckoutFailed { SqlState: not SqlState.TooManyConnections } refused && _nextRoute is { } tried &&
+            _routes is { Only: null } && tried.Health.IsBanned(DateTime.UtcNow))
+        {
+            // That server is banned now: another of the same shard and role takes the transaction, if there is one.
+            if (ChooseAgain(DateTime.UtcNow))
+                return (null, true);
+            reply = refused with { Message = _routeProblem ?? refused.Message };
+        }
         if (reply is CheckoutFailed failed)
         {
             _log.LogWarning("client {Client} ({User}@{Pool}): no server connection: {Reason}", Id, _userName,

@@ -50,23 +50,98 @@ public sealed partial class ClientSession
         header.FrameLength <= RouteInspectLimit && available < header.FrameLength;
 
     /// <summary>
-    /// A SET/SHOW routing command as a transaction's first message (no server is held): answered here.
-    /// True when it was one (<paramref name="consumed"/> is its length).
+    /// A SET/SHOW routing command as a transaction's first message (no server is held): answered
+    /// here, as a simple query or as an extended-protocol batch (Parse, Bind, Describe, Execute, up
+    /// to its Sync: Npgsql and psycopg send it that way). <c>Answered</c>: it was one, and
+    /// <c>Consumed</c> bytes are taken; <c>NeedMore</c>: it may be one, and the rest of it has not
+    /// arrived yet.
     /// </summary>
-    private async ValueTask<(bool Answered, long Consumed)> TryAnswerRoutingCommandAsync(ReadOnlySequence<byte> rest, FrameHeader header)
+    private async ValueTask<(bool Answered, bool NeedMore, long Consumed)> TryAnswerRoutingCommandAsync(
+        ReadOnlySequence<byte> rest, FrameHeader header)
     {
-        if (header.Type != FrontendMessageType.Query || header.FrameLength > RouteInspectLimit || rest.Length < header.FrameLength)
-            return (false, 0);
-        var text = rest.Slice(FrameScanner.HeaderLength, header.PayloadLength);
-        if (!LooksLikeSetOrShow(text))
-            return (false, 0);
-        var sql = Encoding.UTF8.GetString(text).TrimEnd('\0');
-        if (RoutingCommandParser.Parse(sql) is not { } command)
-            return (false, 0);
-        Answer(command);
+        if (header.Type is not (FrontendMessageType.Query or FrontendMessageType.Parse) || header.FrameLength > RouteInspectLimit)
+            return (false, false, 0);
+        if (rest.Length < header.FrameLength)
+            return (false, true, 0);
+        var payload = rest.Slice(FrameScanner.HeaderLength, header.PayloadLength);
+        var reader = new SequenceReader<byte>(payload);
+        if (header.Type == FrontendMessageType.Parse && !reader.TryAdvanceTo(0))
+            return (false, false, 0);
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> text, 0) || !LooksLikeSetOrShow(text))
+            return (false, false, 0);
+        if (RoutingCommandParser.Parse(Encoding.UTF8.GetString(text)) is not { } command)
+            return (false, false, 0);
+        long consumed;
+        if (header.Type == FrontendMessageType.Query)
+        {
+            Apply(command);
+            WriteResult(command, describe: true);
+            consumed = header.FrameLength;
+        }
+        else if (AnswerBatch(rest, command) is { } length)
+            consumed = length;
+        else
+            return (false, true, 0); // the batch's Sync has not arrived yet
         ReadyForQuery.Write(Output, TransactionStatus.Idle);
         await Output.FlushAsync(_closing.Token);
-        return (true, header.FrameLength);
+        return (true, false, consumed);
+    }
+
+    /// <summary>
+    /// Answers an extended-protocol batch that runs a routing command, message by message up to
+    /// its Sync (not written: the caller ends with ReadyForQuery). Null when the Sync is not here yet.
+    /// </summary>
+    private long? AnswerBatch(in ReadOnlySequence<byte> rest, RoutingCommand command)
+    {
+        // First make sure the whole batch is here, so nothing is answered twice.
+        var scan = rest;
+        long length = 0;
+        while (true)
+        {
+            if (FrameScanner.TryReadHeader(scan, General.MaxMessageSize, out var header) != FrameStatus.Complete ||
+                scan.Length < header.FrameLength)
+                return null;
+            length += header.FrameLength;
+            scan = scan.Slice(header.FrameLength);
+            if (header.Type == FrontendMessageType.Sync)
+                break;
+        }
+        var failed = false;
+        var messages = rest.Slice(0, length);
+        while (!messages.IsEmpty)
+        {
+            FrameScanner.TryReadHeader(messages, General.MaxMessageSize, out var header);
+            var kind = header.PayloadLength > 0 ? messages.Slice(FrameScanner.HeaderLength, 1).FirstSpan[0] : (byte)0;
+            messages = messages.Slice(header.FrameLength);
+            if (failed && header.Type != FrontendMessageType.Sync)
+                continue; // after an error PostgreSQL skips to the Sync; so do we
+            switch (header.Type)
+            {
+                case FrontendMessageType.Parse:
+                    ParseComplete.Write(Output);
+                    break;
+                case FrontendMessageType.Bind:
+                    BindComplete.Write(Output);
+                    break;
+                case FrontendMessageType.Close:
+                    CloseComplete.Write(Output);
+                    break;
+                case FrontendMessageType.Describe:
+                    if (kind == (byte)'S')
+                        new ParameterDescription([]).WriteTo(Output);
+                    if (command is ShowServerRole or ShowShard or ShowPrimaryReads)
+                        new RowDescription([FieldDescription.Text(ShowColumn(command))]).WriteTo(Output);
+                    else
+                        NoData.Write(Output);
+                    break;
+                case FrontendMessageType.Execute:
+                    Apply(command);
+                    WriteResult(command, describe: false);
+                    failed = command is InvalidRoutingCommand;
+                    break;
+            }
+        }
+        return length;
     }
 
     private static bool LooksLikeSetOrShow(in ReadOnlySequence<byte> text)
@@ -83,44 +158,63 @@ public sealed partial class ClientSession
                                            ((start[1] | 0x20) == 'h' && (start[2] | 0x20) == 'o'));
     }
 
-    private void Answer(RoutingCommand command)
+    /// <summary>What a routing command changes for this session's next transactions.</summary>
+    private void Apply(RoutingCommand command)
     {
         switch (command)
         {
             case SetServerRole set:
                 _roleSetting = set.Role;
-                new CommandComplete("SET").WriteTo(Output);
                 break;
             case SetShard set:
                 _shardSetting = set.Index;
                 _shardingKey = null;
-                new CommandComplete("SET").WriteTo(Output);
                 break;
             case SetShardingKey set:
                 _shardingKey = set.Key;
                 _shardSetting = null;
-                new CommandComplete("SET").WriteTo(Output);
                 break;
             case SetPrimaryReads set:
                 _primaryReadsSetting = set.Setting;
-                new CommandComplete("SET").WriteTo(Output);
                 break;
-            case ShowServerRole:
-                WriteShow("server role", _roleSetting.ToString().ToLowerInvariant());
-                break;
-            case ShowShard:
-                WriteShow("shard", DescribeShard());
-                break;
-            case ShowPrimaryReads:
-                WriteShow("primary reads", (_primaryReadsSetting == PrimaryReadsSetting.Default
-                    ? _poolConfig?.PrimaryReadsEnabled == true
-                    : _primaryReadsSetting == PrimaryReadsSetting.On) ? "on" : "off");
+        }
+    }
+
+    /// <summary>The command's answer: CommandComplete for a SET, the value for a SHOW, an error for a bad one.</summary>
+    private void WriteResult(RoutingCommand command, bool describe)
+    {
+        switch (command)
+        {
+            case ShowServerRole or ShowShard or ShowPrimaryReads:
+                if (describe)
+                    new RowDescription([FieldDescription.Text(ShowColumn(command))]).WriteTo(Output);
+                DataRow.WriteText(Output, ShowValue(command));
+                new CommandComplete("SHOW").WriteTo(Output);
                 break;
             case InvalidRoutingCommand invalid:
                 ErrorResponse.Create(ErrorSeverity.Error, invalid.SqlState, invalid.Message).WriteTo(Output);
                 break;
+            default:
+                new CommandComplete("SET").WriteTo(Output);
+                break;
         }
     }
+
+    private static string ShowColumn(RoutingCommand command) => command switch
+    {
+        ShowServerRole => "server role",
+        ShowShard => "shard",
+        _ => "primary reads",
+    };
+
+    private string ShowValue(RoutingCommand command) => command switch
+    {
+        ShowServerRole => _roleSetting.ToString().ToLowerInvariant(),
+        ShowShard => DescribeShard(),
+        _ => (_primaryReadsSetting == PrimaryReadsSetting.Default
+            ? _poolConfig?.PrimaryReadsEnabled == true
+            : _primaryReadsSetting == PrimaryReadsSetting.On) ? "on" : "off",
+    };
 
     private string DescribeShard()
     {
@@ -132,13 +226,6 @@ public sealed partial class ClientSession
             return result.IsValid ? result.Shard.ToString(System.Globalization.CultureInfo.InvariantCulture) : "invalid: " + result.Error;
         }
         return _poolConfig?.DefaultShard.ToString() ?? "0";
-    }
-
-    private void WriteShow(string column, string value)
-    {
-        new RowDescription([FieldDescription.Text(column)]).WriteTo(Output);
-        DataRow.WriteText(Output, value);
-        new CommandComplete("SHOW").WriteTo(Output);
     }
 
     /// <summary>

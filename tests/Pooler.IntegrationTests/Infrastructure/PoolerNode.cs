@@ -22,8 +22,12 @@ public sealed class PoolerNode : IAsyncDisposable
     public string Host => "127.0.0.1";
     public int Port => _config.ClientPort;
 
-    public static async Task<PoolerNode> StartAsync(PostgresServer server, string poolMode = "transaction",
-        int poolSize = 5, string general = "", string userExtra = "")
+    public static Task<PoolerNode> StartAsync(PostgresServer server, string poolMode = "transaction",
+        int poolSize = 5, string general = "", string userExtra = "") =>
+        StartWithPoolsAsync(TestPoolToml.For(server, poolMode, poolSize, userExtra), general);
+
+    /// <summary>A pooler serving the <c>[pools...]</c> tables given (replicas, shards: whatever a test needs).</summary>
+    public static async Task<PoolerNode> StartWithPoolsAsync(string pools, string general = "")
     {
         var config = new TestConfig();
         var path = config.WriteText($"""
@@ -41,7 +45,7 @@ public sealed class PoolerNode : IAsyncDisposable
             [http]
             port = 0
 
-            {TestPoolToml.For(server, poolMode, poolSize, userExtra)}
+            {pools}
             """);
         var process = PoolerProcess.Start("--config", path);
         try

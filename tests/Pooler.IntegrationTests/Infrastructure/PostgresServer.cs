@@ -59,6 +59,55 @@ public sealed class PostgresServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A streaming replica of this server (pg_basebackup -R: standby.signal and primary_conninfo),
+    /// on its own port, once it runs in recovery. Its roles and databases are the primary's.
+    /// </summary>
+    public async Task<PostgresServer> StartReplicaAsync()
+    {
+        var baseDir = Path.Combine(Path.GetTempPath(), "pooler-pg-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(baseDir);
+        var replica = new PostgresServer(_binDir, _runAs, baseDir, FreePort.Next());
+        try
+        {
+            if (_runAs is not null)
+                await replica.RunCheckedAsync("chown", [_runAs, baseDir], asServerUser: false);
+            await replica.RunCheckedAsync(Path.Combine(_binDir, "pg_basebackup"),
+                ["-h", SocketDirectory, "-p", Port.ToString(), "-U", SuperUser, "-D", replica.DataDirectory, "-R",
+                 "-X", "stream", "--no-sync", "-c", "fast"]);
+            // The copied postgresql.conf names the primary's port and socket; later lines win.
+            await File.AppendAllTextAsync(Path.Combine(replica.DataDirectory, "postgresql.conf"), $"""
+
+                port = {replica.Port}
+                unix_socket_directories = '{replica.SocketDirectory}'
+                hot_standby = on
+
+                """);
+            await replica.StartServerAsync();
+            if (await replica.PsqlAsync("SELECT pg_is_in_recovery()") != "t")
+                throw new InvalidOperationException("the replica is not in recovery");
+            return replica;
+        }
+        catch
+        {
+            await replica.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Waits until the replica has replayed everything the primary has written so far.</summary>
+    public async Task WaitForReplicaAsync(PostgresServer replica)
+    {
+        var target = await PsqlAsync("SELECT pg_current_wal_lsn()");
+        for (var i = 0; i < 300; i++)
+        {
+            if (await replica.PsqlAsync($"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") == "t")
+                return;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"the replica did not replay up to {target} within 15 s");
+    }
+
     /// <summary>Runs SQL as the superuser through psql on the Unix socket and returns psql's output.</summary>
     public async Task<string> PsqlAsync(string sql, string database = "postgres")
     {
@@ -89,7 +138,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
         // Each test role logs in over TCP with its own method, so the client side of every
         // authentication exchange is exercised against the real server.
-        var hba = new StringBuilder("local all all trust\n");
+        var hba = new StringBuilder("local all all trust\nlocal replication all trust\n");
         foreach (var user in TestUsers.All)
             hba.Append($"host all {user.Name} 127.0.0.1/32 {user.AuthMethod}\n");
         hba.Append("host all all 127.0.0.1/32 scram-sha-256\n");

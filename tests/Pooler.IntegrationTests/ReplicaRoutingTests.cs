@@ -1,0 +1,160 @@
+using Npgsql;
+using Pooler.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace Pooler.IntegrationTests;
+
+/// <summary>
+/// A primary and a streaming replica (pg_basebackup -R) behind one pool, with the query parser's
+/// read/write split on and ban_time 2 s.
+/// </summary>
+public class ReplicaFixture : IAsyncLifetime
+{
+    public PostgresServer Primary { get; private set; } = null!;
+    public PostgresServer Replica { get; private set; } = null!;
+    public PoolerNode Pooler { get; private set; } = null!;
+
+    protected virtual string PoolKeys => """
+        query_parser_enabled = true
+        query_parser_read_write_splitting = true
+        """;
+
+    public async Task InitializeAsync()
+    {
+        Primary = await PostgresServer.StartAsync();
+        await Primary.PsqlAsync("CREATE TABLE routed (id int); GRANT ALL ON routed TO PUBLIC", TestUsers.Database);
+        Replica = await Primary.StartReplicaAsync();
+        await Primary.WaitForReplicaAsync(Replica);
+        Pooler = await PoolerNode.StartWithPoolsAsync($"""
+            [pools.{TestUsers.Database}]
+            pool_mode = "transaction"
+            {PoolKeys}
+
+            [pools.{TestUsers.Database}.shards.0]
+            servers = [["{Primary.Host}", {Primary.Port}, "primary"], ["{Replica.Host}", {Replica.Port}, "replica"]]
+            database = "{TestUsers.Database}"
+
+            [pools.{TestUsers.Database}.users.0]
+            username = "{TestUsers.Scram.Name}"
+            password = "{TestUsers.Scram.Password}"
+            pool_size = 3
+            """, general: """
+            ban_time = 2
+            healthcheck_delay = 1
+            connect_timeout = 2000
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Pooler is not null)
+            await Pooler.DisposeAsync();
+        if (Replica is not null)
+            await Replica.DisposeAsync();
+        if (Primary is not null)
+            await Primary.DisposeAsync();
+    }
+
+    public static async Task<bool> InRecoveryAsync(NpgsqlConnection connection, string sql = "SELECT pg_is_in_recovery()") =>
+        (bool)(await new NpgsqlCommand(sql, connection).ExecuteScalarAsync())!;
+}
+
+public sealed class ReplicaFailureFixture : ReplicaFixture;
+
+/// <summary>
+/// Reads and writes through a pool with a primary and a replica: every answer says where it ran
+/// (<c>pg_is_in_recovery()</c>), so the test sees the routing PostgreSQL itself reports.
+/// </summary>
+public sealed class ReplicaRoutingTests(ReplicaFixture fixture) : IClassFixture<ReplicaFixture>
+{
+    [Fact]
+    public async Task Reads_go_to_the_replica_and_writes_and_transactions_to_the_primary()
+    {
+        await using var client = await fixture.Pooler.OpenAsync();
+        for (var i = 0; i < 10; i++)
+            Assert.True(await ReplicaFixture.InRecoveryAsync(client), "a plain SELECT ran on the primary");
+        Assert.True(await ReplicaFixture.InRecoveryAsync(client, "SELECT pg_is_in_recovery() FROM routed UNION ALL SELECT true LIMIT 1"));
+
+        Assert.False(await ReplicaFixture.InRecoveryAsync(client, "INSERT INTO routed VALUES (1) RETURNING pg_is_in_recovery()"));
+        Assert.False(await ReplicaFixture.InRecoveryAsync(client,
+            "WITH gone AS (DELETE FROM routed WHERE id = -1 RETURNING 1) SELECT pg_is_in_recovery()"));
+        Assert.False(await ReplicaFixture.InRecoveryAsync(client, "SELECT pg_is_in_recovery() FROM routed FOR UPDATE"));
+        Assert.False(await ReplicaFixture.InRecoveryAsync(client, "/* role: primary */ SELECT pg_is_in_recovery()"));
+
+        await using (var transaction = await client.BeginTransactionAsync())
+        {
+            var command = new NpgsqlCommand("SELECT pg_is_in_recovery()", client, transaction);
+            Assert.False((bool)(await command.ExecuteScalarAsync())!, "a transaction block ran its read on the replica");
+            await transaction.CommitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Set_server_role_and_show_server_role_steer_the_next_transactions()
+    {
+        await using var client = await fixture.Pooler.OpenAsync();
+        await new NpgsqlCommand("SET SERVER ROLE TO 'primary'", client).ExecuteNonQueryAsync();
+        Assert.Equal("primary", (string)(await new NpgsqlCommand("SHOW SERVER ROLE", client).ExecuteScalarAsync())!);
+        for (var i = 0; i < 5; i++)
+            Assert.False(await ReplicaFixture.InRecoveryAsync(client));
+
+        await new NpgsqlCommand("SET SERVER ROLE TO 'replica'", client).ExecuteNonQueryAsync();
+        var readOnly = await Assert.ThrowsAsync<PostgresException>(() =>
+            new NpgsqlCommand("INSERT INTO routed VALUES (2)", client).ExecuteNonQueryAsync());
+        Assert.Equal("25006", readOnly.SqlState); // the replica said: read-only transaction
+
+        await new NpgsqlCommand("SET SERVER ROLE TO 'any'", client).ExecuteNonQueryAsync();
+        var seen = new HashSet<bool>();
+        for (var i = 0; i < 40 && seen.Count < 2; i++)
+            seen.Add(await ReplicaFixture.InRecoveryAsync(client));
+        Assert.Equal(2, seen.Count); // random load balancing over both servers
+
+        await new NpgsqlCommand("SET SERVER ROLE TO 'auto'", client).ExecuteNonQueryAsync();
+        Assert.True(await ReplicaFixture.InRecoveryAsync(client));
+        var bad = await Assert.ThrowsAsync<PostgresException>(() =>
+            new NpgsqlCommand("SET SERVER ROLE TO 'leader'", client).ExecuteNonQueryAsync());
+        Assert.Equal("22023", bad.SqlState);
+        Assert.True(await ReplicaFixture.InRecoveryAsync(client), "the session did not go on after a bad SET SERVER ROLE");
+    }
+}
+
+/// <summary>A replica that stops is banned and its reads go to the primary; back after ban_time; a stopped primary gives writes a clear error.</summary>
+public sealed class ReplicaFailureTests(ReplicaFailureFixture fixture) : IClassFixture<ReplicaFailureFixture>
+{
+    [Fact]
+    public async Task A_stopped_replica_is_banned_reads_move_to_the_primary_and_come_back_after_ban_time()
+    {
+        await using var client = await fixture.Pooler.OpenAsync();
+        Assert.True(await ReplicaFixture.InRecoveryAsync(client));
+
+        var from = fixture.Pooler.Process.LineCount;
+        await fixture.Replica.StopFastAsync();
+        for (var i = 0; i < 5; i++)
+            Assert.False(await ReplicaFixture.InRecoveryAsync(client), "a read failed or ran nowhere while the replica was down");
+        await fixture.Pooler.Process.WaitForLineAsync("banned for 2 s", TimeSpan.FromSeconds(10), from);
+
+        await fixture.Replica.StartAgainAsync();
+        await Eventually.WaitUntilAsync(() => ReplicaFixture.InRecoveryAsync(client), TimeSpan.FromSeconds(30),
+            "reads went back to the replica once its ban was over");
+
+        // The primary stops: reads still run on the replica, writes get a clear error.
+        await fixture.Primary.StopFastAsync();
+        try
+        {
+            await using var writer = await fixture.Pooler.OpenAsync();
+            var error = await Assert.ThrowsAsync<PostgresException>(async () =>
+            {
+                for (var i = 0; i < 3; i++)
+                    await new NpgsqlCommand("INSERT INTO routed VALUES (3)", writer).ExecuteNonQueryAsync();
+            });
+            Assert.Equal("08006", error.SqlState);
+            Assert.Contains("primary", error.MessageText);
+            await using var reader = await fixture.Pooler.OpenAsync();
+            Assert.True(await ReplicaFixture.InRecoveryAsync(reader));
+        }
+        finally
+        {
+            await fixture.Primary.StartAgainAsync();
+        }
+    }
+}
