@@ -243,7 +243,7 @@ public sealed partial class ClientSession
         int shard;
         if (routes.Shards.Count == 1)
             shard = 0;
-        else if (!TryChooseShard(pool, routes, hints, out shard))
+        else if (!TryChooseShard(pool, routes, hints, text, out shard))
             return null;
         if (shard < 0 || shard >= routes.Shards.Count)
         {
@@ -313,10 +313,17 @@ public sealed partial class ClientSession
     private static RoleWanted? Classified(string? text) =>
         text is null ? null : QueryClassifier.Classify(text) == QueryAccess.Read ? RoleWanted.Replica : RoleWanted.Primary;
 
-    private bool TryChooseShard(PoolConfig pool, UserRoutes routes, RoutingHints hints, out int shard)
+    /// <summary>
+    /// In this order: a shard or sharding key comment, the automatic_sharding_key the query compares
+    /// with a literal, SET SHARD / SET SHARDING KEY, default_shard.
+    /// </summary>
+    private bool TryChooseShard(PoolConfig pool, UserRoutes routes, RoutingHints hints, string? text, out int shard)
     {
         shard = 0;
-        var key = hints.ShardingKey ?? (hints.Shard is null && _shardSetting is null ? _shardingKey : null);
+        var automatic = hints.Shard is null && hints.ShardingKey is null && pool.AutomaticShardingKey is { } column && text is not null
+            ? AutomaticShardingKey.Find(text, column)
+            : null;
+        var key = hints.ShardingKey ?? automatic ?? (hints.Shard is null && _shardSetting is null ? _shardingKey : null);
         if (hints.Shard is { } fromComment)
             shard = fromComment;
         else if (key is not null)
