@@ -132,6 +132,13 @@ public sealed class ReplicaFailureTests(ReplicaFailureFixture fixture) : IClassF
         for (var i = 0; i < 5; i++)
             Assert.False(await ReplicaFixture.InRecoveryAsync(client), "a read failed or ran nowhere while the replica was down");
         await fixture.Pooler.Process.WaitForLineAsync("banned for 2 s", TimeSpan.FromSeconds(10), from);
+        await using (var admin = await AdminConsole.OpenAsync(fixture.Pooler.Host, fixture.Pooler.Port))
+        {
+            var bans = await AdminConsole.QueryAsync(admin, "SHOW BANS");
+            var ban = Assert.Single(bans.Rows);
+            Assert.Equal(fixture.Replica.Port.ToString(), ban["port"]);
+            Assert.Equal("replica", ban["role"]);
+        }
 
         await fixture.Replica.StartAgainAsync();
         await Eventually.WaitUntilAsync(() => ReplicaFixture.InRecoveryAsync(client), TimeSpan.FromSeconds(30),

@@ -20,6 +20,7 @@ internal enum ShowTable
     Version,
     Nodes,
     PoolPlacement,
+    Bans,
 }
 
 /// <summary>
@@ -46,6 +47,7 @@ internal static partial class AdminTables
             ShowTable.Version => VersionColumns,
             ShowTable.Nodes => NodeColumns,
             ShowTable.PoolPlacement => PlacementColumns,
+            ShowTable.Bans => BanColumns,
             _ => throw new ArgumentOutOfRangeException(nameof(table), table, null),
         };
         return clusterWide ? [Text("node"), .. columns] : columns;
@@ -53,7 +55,7 @@ internal static partial class AdminTables
 
     /// <summary>The tables that describe one node only, and so have a SHOW CLUSTER form.</summary>
     public static bool HasClusterVariant(ShowTable table) => table is ShowTable.Pools or ShowTable.Stats
-        or ShowTable.StatsTotals or ShowTable.StatsAverages or ShowTable.Clients or ShowTable.Servers;
+        or ShowTable.StatsTotals or ShowTable.StatsAverages or ShowTable.Clients or ShowTable.Servers or ShowTable.Bans;
 
     /// <summary>The rows of a table that <see cref="HasClusterVariant"/>, from one node's report.</summary>
     public static List<object?[]> NodeRows(ShowTable table, NodeSnapshot node) => table switch
@@ -64,8 +66,16 @@ internal static partial class AdminTables
         ShowTable.StatsAverages => StatsAverages(node),
         ShowTable.Clients => Clients(node),
         ShowTable.Servers => Servers(node),
+        ShowTable.Bans => Bans(node),
         _ => throw new ArgumentOutOfRangeException(nameof(table), table, "not a per-node table"),
     };
+
+    /// <summary>SHOW BANS: Pooler's own (PgBouncer has no replicas): the servers left out of routing now.</summary>
+    private static readonly FieldDescription[] BanColumns =
+        [Text("database"), Int4("shard"), Text("host"), Int4("port"), Text("role"), Text("banned_until"), Text("reason")];
+
+    private static List<object?[]> Bans(NodeSnapshot node) =>
+        (node.Bans ?? []).Select(b => new object?[] { b.Database, b.Shard, b.Host, b.Port, b.Role, Time(b.Until), b.Reason }).ToList();
 
     private static FieldDescription Text(string name) => FieldDescription.Text(name);
 

@@ -17,6 +17,7 @@ internal static class CommandParser
         ["STATS_AVERAGES"] = ShowTable.StatsAverages,
         ["CLIENTS"] = ShowTable.Clients,
         ["SERVERS"] = ShowTable.Servers,
+        ["BANS"] = ShowTable.Bans,
         ["DATABASES"] = ShowTable.Databases,
         ["USERS"] = ShowTable.Users,
         ["CONFIG"] = ShowTable.Config,

@@ -54,7 +54,7 @@ public static class PoolProtocol
     public sealed record UserReport(string User, int Active, int Idle, int Used, int Login, int Waiting, long MaxWaitUs,
         IReadOnlyList<Stats.ServerInfo> Servers);
 
-    public sealed record PoolReport(IReadOnlyList<UserReport> Users, bool Paused);
+    public sealed record PoolReport(IReadOnlyList<UserReport> Users, bool Paused, IReadOnlyList<Stats.BanInfo> Bans);
 
     /// <summary>An admin command for the pool (PAUSE, RESUME, RECONNECT, KILL), answered with an <see cref="Admin.AdminResult"/>.</summary>
     public sealed record AdminPool(Admin.AdminCommand Command) : IClusterMessage;

@@ -255,7 +255,12 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
             }
             users.Add(new UserReport(group.Key, active, idleCount - used, used, login, waiting, maxWait, servers));
         }
-        return new PoolReport(users, _paused);
+        var bans = new List<BanInfo>();
+        foreach (var health in _health.Values)
+            if (health.BannedUntil(now) is { } until)
+                bans.Add(new BanInfo(_pool.Name, health.Shard, health.Address.Host, health.Address.Port,
+                    health.Role.ToConfigName(), until, health.BanReason ?? ""));
+        return new PoolReport(users, _paused, bans);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -522,11 +527,59 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         user.Connecting++;
         user.Desk.SetFull(user.Total >= user.User.PoolSize);
         var key = user.Target.Key;
-        ServerConnection.ConnectAsync(user.Target, _stopping.Token).PipeTo(Self,
+        ConnectAsync(user.Target, MirrorsOf(user.Target), _stopping.Token).PipeTo(Self,
             success: server => new ServerConnected(key, server),
             failure: e => e is ServerLoginException login
                 ? new ServerConnectFailed(key, login.SqlState, login.Message)
                 : new ServerConnectFailed(key, SqlState.ConnectionFailure, e.Message));
+    }
+
+    /// <summary>The mirror servers (<c>mirrors</c>) of a server: the same login, another host.</summary>
+    private List<ServerTarget> MirrorsOf(ServerTarget target)
+    {
+        if (target.Shard >= _pool.Shards.Count)
+            return [];
+        return _pool.Shards[target.Shard].Mirrors.Where(m => m.ServerIndex == target.Index)
+            .Select(m => target with { Host = m.Host, Port = m.Port }).ToList();
+    }
+
+    /// <summary>
+    /// Opens a server connection, and its mirrors' alongside: a mirror that is not logged in by the
+    /// time the server is (or half a second later) is left out, so a slow mirror never delays the pool.
+    /// </summary>
+    private async Task<ServerConnection> ConnectAsync(ServerTarget target, List<ServerTarget> mirrors, CancellationToken cancellationToken)
+    {
+        var mirroring = mirrors.Select(m => MirrorConnection.ConnectAsync(m, cancellationToken)).ToList();
+        ServerConnection server;
+        try
+        {
+            server = await ServerConnection.ConnectAsync(target, cancellationToken);
+        }
+        catch
+        {
+            foreach (var pending in mirroring)
+                _ = pending.ContinueWith(t => t.IsCompletedSuccessfully ? t.Result.DisposeAsync().AsTask() : Task.CompletedTask, TaskScheduler.Default);
+            throw;
+        }
+        if (mirroring.Count == 0)
+            return server;
+        await Task.WhenAny(Task.WhenAll(mirroring), Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken));
+        var ready = new List<MirrorConnection>();
+        for (var i = 0; i < mirroring.Count; i++)
+        {
+            var pending = mirroring[i];
+            if (pending.IsCompletedSuccessfully)
+                ready.Add(pending.Result);
+            else
+            {
+                _log.LogWarning("pool {Pool}: mirror {Mirror} of {Server} is not available ({Reason}); this connection runs without it",
+                    _pool.Name, mirrors[i], server, pending.Exception?.InnerException?.Message ?? "no answer yet");
+                _ = pending.ContinueWith(t => t.IsCompletedSuccessfully ? t.Result.DisposeAsync().AsTask() : Task.CompletedTask, TaskScheduler.Default);
+            }
+        }
+        if (ready.Count > 0)
+            server.UseMirrors(ready);
+        return server;
     }
 
     /// <summary>A connection is free: the desk gives it to the first session in line, or keeps it idle.</summary>

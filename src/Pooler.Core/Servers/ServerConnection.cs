@@ -42,7 +42,23 @@ public sealed partial class ServerConnection : IAsyncDisposable
     public DateTime ConnectedAt { get; }
     public DateTime LastUsed { get; set; }
     public BackendKeyData? KeyData { get; private set; }
-    public PipeWriter Output => _connection.Output;
+    public PipeWriter Output => _mirroring ?? _connection.Output;
+
+    private MirroringWriter? _mirroring;
+
+    /// <summary>
+    /// From now on everything written to this server is copied to <paramref name="mirrors"/>; they
+    /// close with it. Called before the connection is first lent, so each mirror sees the whole session.
+    /// </summary>
+    public void UseMirrors(IReadOnlyList<MirrorConnection> mirrors)
+    {
+        _mirroring = new MirroringWriter(_connection.Output, mirrors);
+        _ = Closed.ContinueWith(async _ =>
+        {
+            foreach (var mirror in mirrors)
+                await mirror.DisposeAsync();
+        }, TaskScheduler.Default);
+    }
 
     /// <summary>The clients' named prepared statements this connection holds (transaction and statement mode).</summary>
     public ServerStatements Statements { get; } = new();

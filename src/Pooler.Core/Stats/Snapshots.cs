@@ -65,7 +65,10 @@ public sealed record ServerInfo(string Id, string User, string Database, string 
 /// <param name="HttpEndpoint">This node's [http] listener (host:port), null when off.</param>
 public sealed record NodeSnapshot(string Node, string ClientEndpoint, string? HttpEndpoint, DateTime TakenAt, DateTime StartedAt,
     IReadOnlyList<PoolSnapshot> Pools, IReadOnlyList<ClientInfo> Clients, IReadOnlyList<ServerInfo> Servers,
-    int ClientCount, int RelayedClients, int MaxRelayedConnections);
+    int ClientCount, int RelayedClients, int MaxRelayedConnections, IReadOnlyList<BanInfo>? Bans = null);
+
+/// <summary>A server left out of its pool's routing until <paramref name="Until"/> (SHOW BANS), reported by the pool's node.</summary>
+public sealed record BanInfo(string Database, int Shard, string Host, int Port, string Role, DateTime Until, string Reason);
 
 /// <summary>A cluster member (SHOW NODES, the dashboard).</summary>
 /// <param name="Status">Akka's member status: Joining, WeaklyUp, Up, Leaving, Exiting, Down, Removed.</param>

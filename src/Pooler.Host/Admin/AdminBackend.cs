@@ -35,9 +35,12 @@ public sealed class AdminBackend(PoolerServices services, ActorSystem system, IR
         var sessions = services.Sessions.Select(s => (Session: s, Info: s.Describe())).ToList();
         var pools = new List<PoolSnapshot>();
         var servers = new List<ServerInfo>();
+        var bans = new List<BanInfo>();
         foreach (var pool in config.Pools)
         {
             var report = await ReportOfAsync(pool.Name, cancellationToken);
+            if (report is not null)
+                bans.AddRange(report.Bans);
             foreach (var user in pool.Users)
             {
                 var mine = sessions.Where(s => s.Session.PoolName == pool.Name && s.Session.UserName == user.Username).ToList();
@@ -57,7 +60,7 @@ public sealed class AdminBackend(PoolerServices services, ActorSystem system, IR
         var http = config.Http.Enabled ? $"{config.Http.Host}:{config.Http.Port}" : null;
         return new NodeSnapshot(services.Node.SelfAddress, $"{services.Node.ClientHost}:{services.Node.ClientPort}", http,
             DateTime.UtcNow, services.Stats.StartedAt, pools, [.. sessions.Select(s => s.Info)], servers,
-            services.ClientCount, services.RelayedCount, config.Cluster.MaxRelayedConnections);
+            services.ClientCount, services.RelayedCount, config.Cluster.MaxRelayedConnections, bans);
     }
 
     private async Task<PoolReport?> ReportOfAsync(string pool, CancellationToken cancellationToken)

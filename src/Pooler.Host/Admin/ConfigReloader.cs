@@ -51,7 +51,7 @@ public sealed class ConfigReloader(ConfigSource source, IServiceProvider provide
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (!OperatingSystem.IsWindows())
-            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            _sighup = RegisterSighup(context =>
             {
                 context.Cancel = true; // SIGHUP reloads; it does not stop the process
                 log.LogInformation("SIGHUP: reloading the configuration");
@@ -59,6 +59,31 @@ public sealed class ConfigReloader(ConfigSource source, IServiceProvider provide
             });
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// Started with SIGHUP ignored (<c>nohup pooler …</c>), the process would keep ignoring it: .NET
+    /// leaves an inherited SIG_IGN alone. A pooler's SIGHUP means "reload", so the default disposition
+    /// is restored first and the handler takes it.
+    /// </summary>
+    private static PosixSignalRegistration RegisterSighup(Action<PosixSignalContext> handler)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            try
+            {
+                const int sighup = 1;
+                SetSignalDisposition(sighup, 0 /* SIG_DFL */);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // No libc to ask: keep what the runtime does.
+            }
+        }
+        return PosixSignalRegistration.Create(PosixSignal.SIGHUP, handler);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "signal")]
+    private static extern nint SetSignalDisposition(int signal, nint handler);
 
     public Task StopAsync(CancellationToken cancellationToken)
     {

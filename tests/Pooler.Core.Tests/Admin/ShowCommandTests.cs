@@ -15,6 +15,8 @@ public sealed class ShowCommandTests
     private const string Totals = "database:25 xact_count:1700 query_count:1700 bytes_received:1700 bytes_sent:1700 xact_time:1700 query_time:1700 wait_time:1700";
     private const string Connections = "type:25 user:25 database:25 state:25 addr:25 port:23 local_addr:25 local_port:23 connect_time:25 request_time:25 wait:23 wait_us:23 close_needed:23 ptr:25 link:25 remote_pid:23 tls:25 application_name:25";
 
+    private const string Bans = "database:25 shard:23 host:25 port:23 role:25 banned_until:25 reason:25";
+
     public static TheoryData<string, string> Tables => new()
     {
         { "SHOW POOLS", Pools },
@@ -30,6 +32,8 @@ public sealed class ShowCommandTests
         { "SHOW VERSION", "version:25" },
         { "SHOW NODES", "node:25 status:25 roles:25 reachable:25 leader:25 up_since:25 pools:25" },
         { "SHOW POOL_PLACEMENT", "pool:25 node:25" },
+        { "SHOW BANS", Bans },
+        { "SHOW CLUSTER BANS", "node:25 " + Bans },
         { "SHOW CLUSTER POOLS", "node:25 " + Pools },
         { "SHOW CLUSTER STATS", "node:25 " + Stats },
         { "SHOW CLUSTER STATS_TOTALS", "node:25 " + Totals },
