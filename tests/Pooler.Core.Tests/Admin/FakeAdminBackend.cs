@@ -107,7 +107,8 @@ internal sealed class FakeAdminBackend : IAdminBackend
             new ServerInfo("s-3", "app", "app", "active", "10.0.1.2", 5432, "10.0.0.1", 40000,
                 Started, Started.AddSeconds(5), Link: "c-17", RemotePid: 9001, ApplicationName: "psql"),
         ],
-        ClientCount: 2, RelayedClients: 0, MaxRelayedConnections: 10_000);
+        ClientCount: 2, RelayedClients: 0, MaxRelayedConnections: 10_000,
+        Bans: [new BanInfo("app", 0, "10.0.0.2", 5432, "replica", Started.AddMinutes(1), "connection refused")]);
 
     private static NodeSnapshot NodeBSnapshot() => new(NodeB, "10.0.0.2:6432", null, Started.AddHours(1), Started,
         [
