@@ -63,6 +63,7 @@ public static class Defaults
         public const bool QueryParserEnabled = false;
         public const bool QueryParserReadWriteSplitting = false;
         public const bool PrimaryReadsEnabled = false;
+        public const long MaxReplicaLagBytes = 0;
         public const LoadBalancingMode LoadBalancingMode = Config.LoadBalancingMode.Random;
         public const ShardingFunction ShardingFunction = Config.ShardingFunction.PgBigintHash;
         public static readonly DefaultShard DefaultShard = new(DefaultShardKind.Index, 0);

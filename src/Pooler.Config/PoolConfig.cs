@@ -12,6 +12,9 @@ public sealed record PoolConfig
     public bool QueryParserEnabled { get; init; } = Defaults.Pool.QueryParserEnabled;
     public bool QueryParserReadWriteSplitting { get; init; } = Defaults.Pool.QueryParserReadWriteSplitting;
     public bool PrimaryReadsEnabled { get; init; } = Defaults.Pool.PrimaryReadsEnabled;
+
+    /// <summary>A replica further behind its primary than this many bytes of WAL is banned (0: never).</summary>
+    public long MaxReplicaLagBytes { get; init; } = Defaults.Pool.MaxReplicaLagBytes;
     public LoadBalancingMode LoadBalancingMode { get; init; } = Defaults.Pool.LoadBalancingMode;
     public ShardingFunction ShardingFunction { get; init; } = Defaults.Pool.ShardingFunction;
 

@@ -6,6 +6,16 @@ public sealed class PoolValidationTests
     private static string Replace(string from, string to) => TestConfigs.Minimal.Replace(from, to, StringComparison.Ordinal);
 
     [Fact]
+    public void Max_replica_lag_bytes_is_read_and_defaults_to_off()
+    {
+        Assert.Equal(0, TestConfigs.Load(TestConfigs.Minimal).Pools[0].MaxReplicaLagBytes);
+        var config = TestConfigs.Load(Replace("pool_mode = \"transaction\"", "pool_mode = \"transaction\"\nmax_replica_lag_bytes = 65536"));
+        Assert.Equal(65536, config.Pools[0].MaxReplicaLagBytes);
+        var error = TestConfigs.Fails(Replace("pool_mode = \"transaction\"", "pool_mode = \"transaction\"\nmax_replica_lag_bytes = -1"));
+        Assert.Equal("pools.app.max_replica_lag_bytes", error.Key);
+    }
+
+    [Fact]
     public void A_negative_pool_size_is_an_error()
     {
         var error = TestConfigs.Fails(Replace("pool_size = 1", "pool_size = -3"));

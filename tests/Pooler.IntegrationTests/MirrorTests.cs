@@ -26,10 +26,7 @@ public sealed class MirrorFixture : IAsyncLifetime
             mirrors = [["{Mirror.Host}", {Mirror.Port}, 0]]
             database = "{TestUsers.Database}"
 
-            [pools.{TestUsers.Database}.users.0]
-            username = "{TestUsers.Scram.Name}"
-            password = "{TestUsers.Scram.Password}"
-            pool_size = 2
+            {TestPoolToml.ScramUser(TestUsers.Database, 2)}
             """);
     }
 

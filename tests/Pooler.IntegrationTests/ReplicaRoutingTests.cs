@@ -34,10 +34,7 @@ public class ReplicaFixture : IAsyncLifetime
             servers = [["{Primary.Host}", {Primary.Port}, "primary"], ["{Replica.Host}", {Replica.Port}, "replica"]]
             database = "{TestUsers.Database}"
 
-            [pools.{TestUsers.Database}.users.0]
-            username = "{TestUsers.Scram.Name}"
-            password = "{TestUsers.Scram.Password}"
-            pool_size = 3
+            {TestPoolToml.ScramUser(TestUsers.Database, 3)}
             """, general: """
             ban_time = 2
             healthcheck_delay = 1
@@ -163,5 +160,44 @@ public sealed class ReplicaFailureTests(ReplicaFailureFixture fixture) : IClassF
         {
             await fixture.Primary.StartAgainAsync();
         }
+    }
+}
+
+/// <summary>The replica pair with max_replica_lag_bytes = 1 KiB.</summary>
+public sealed class ReplicaLagFixture : ReplicaFixture
+{
+    protected override string PoolKeys => """
+        query_parser_enabled = true
+        query_parser_read_write_splitting = true
+        max_replica_lag_bytes = 1024
+        """;
+}
+
+/// <summary>max_replica_lag_bytes: a replica whose replay falls behind is banned until it catches up.</summary>
+public sealed class ReplicaLagTests(ReplicaLagFixture fixture) : IClassFixture<ReplicaLagFixture>
+{
+    [Fact]
+    public async Task A_replica_that_falls_behind_is_banned_and_comes_back_once_it_has_caught_up()
+    {
+        await using var client = await fixture.Pooler.OpenAsync();
+        Assert.True(await ReplicaFixture.InRecoveryAsync(client));
+        Assert.False(await ReplicaFixture.InRecoveryAsync(client, "INSERT INTO routed VALUES (0) RETURNING pg_is_in_recovery()"));
+
+        var from = fixture.Pooler.Process.LineCount;
+        await fixture.Replica.PsqlAsync("SELECT pg_wal_replay_pause()");
+        try
+        {
+            await fixture.Primary.PsqlAsync("INSERT INTO routed SELECT g FROM generate_series(1, 20000) g", TestUsers.Database);
+            await fixture.Pooler.Process.WaitForLineAsync("replica lag", TimeSpan.FromSeconds(20), from);
+            Assert.False(await ReplicaFixture.InRecoveryAsync(client), "a read went to the lagging replica");
+            await using var admin = await AdminConsole.OpenAsync(fixture.Pooler.Host, fixture.Pooler.Port);
+            Assert.Contains("max_replica_lag_bytes", Assert.Single((await AdminConsole.QueryAsync(admin, "SHOW BANS")).Rows)["reason"]);
+        }
+        finally
+        {
+            await fixture.Replica.PsqlAsync("SELECT pg_wal_replay_resume()");
+        }
+        await Eventually.WaitUntilAsync(() => ReplicaFixture.InRecoveryAsync(client), TimeSpan.FromSeconds(30),
+            "reads went back to the replica once it had caught up and its ban was over");
     }
 }

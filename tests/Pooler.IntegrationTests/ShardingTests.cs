@@ -39,10 +39,7 @@ public sealed class ShardingFixture : IAsyncLifetime
             default_shard = "shard_0"
 
             {shards}
-            [pools.sharded.users.0]
-            username = "{TestUsers.Scram.Name}"
-            password = "{TestUsers.Scram.Password}"
-            pool_size = 2
+            {TestPoolToml.ScramUser("sharded", 2)}
             """);
     }
 

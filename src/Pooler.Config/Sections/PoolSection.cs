@@ -25,6 +25,7 @@ internal static class PoolSection
             QueryParserEnabled = queryParserEnabled,
             QueryParserReadWriteSplitting = readWriteSplitting,
             PrimaryReadsEnabled = r.Boolean("primary_reads_enabled", Defaults.Pool.PrimaryReadsEnabled),
+            MaxReplicaLagBytes = r.Int("max_replica_lag_bytes", (int)Defaults.Pool.MaxReplicaLagBytes, 0),
             LoadBalancingMode = r.Choice("load_balancing_mode", Defaults.Pool.LoadBalancingMode, ConfigNames.LoadBalancingModes),
             ShardingFunction = r.Choice("sharding_function", Defaults.Pool.ShardingFunction, ConfigNames.ShardingFunctions),
             AutomaticShardingKey = ReadAutomaticShardingKey(r),

@@ -68,6 +68,9 @@ public static class PoolProtocol
 
     internal sealed record ServerClosed(string Key, ServerConnection Server, string Reason);
 
+    /// <summary>How far each replica's replay is behind its primary, in bytes of WAL (null: not measured this time).</summary>
+    internal sealed record ReplicaLagMeasured(IReadOnlyList<(ServerHealth Replica, long? LagBytes)> Lags);
+
     /// <summary>Sharding's hand-off message for a pool: drain, then stop (see PoolSupervisor.BeginDrain).</summary>
     public sealed class DrainPool
     {

@@ -54,6 +54,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         Receive<ServerConnectFailed>(OnServerConnectFailed);
         Receive<ServerClosed>(OnServerClosed);
         Receive<JanitorTick>(_ => OnJanitorTick());
+        Receive<ReplicaLagMeasured>(OnReplicaLagMeasured);
         Receive<GetPoolReport>(_ => Sender.Tell(Report()));
         Receive<UpdatePool>(OnUpdate);
         Receive<AdminPool>(OnAdmin);
@@ -463,6 +464,92 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         }
         AnswerPauseIfIdle(); // a connection the desk took back inline is not announced
         WarmUp();
+        CheckReplicaLag();
+    }
+
+    private const int LagCheckTicks = 5; // janitor ticks (seconds) between replica lag checks
+    private int _ticks;
+    private bool _lagCheckRunning;
+
+    /// <summary>
+    /// max_replica_lag_bytes: every few seconds each replica's replay position is compared with its
+    /// primary's WAL position, on idle connections borrowed for a moment (none idle: not measured).
+    /// </summary>
+    private void CheckReplicaLag()
+    {
+        if (_pool.MaxReplicaLagBytes <= 0 || _lagCheckRunning || _draining || ++_ticks % LagCheckTicks != 0)
+            return;
+        var shards = new List<(List<ServerPool> Primary, List<List<ServerPool>> Replicas)>();
+        for (var shard = 0; shard < _pool.Shards.Count; shard++)
+        {
+            var sets = _servers.Values.Where(s => s.Target.Shard == shard && s.Health.Index < _pool.Shards[shard].Servers.Count).ToList();
+            var primary = sets.Where(s => s.Health.Role == ServerRole.Primary).ToList();
+            var replicas = sets.Where(s => s.Health.Role == ServerRole.Replica).GroupBy(s => s.Health.Index).Select(g => g.ToList()).ToList();
+            if (primary.Count > 0 && replicas.Count > 0)
+                shards.Add((primary, replicas));
+        }
+        if (shards.Count == 0)
+            return;
+        _lagCheckRunning = true;
+        MeasureLagAsync(shards, Self, _stopping.Token).PipeTo(Self, failure: _ => new ReplicaLagMeasured([]));
+    }
+
+    private static async Task<ReplicaLagMeasured> MeasureLagAsync(List<(List<ServerPool> Primary, List<List<ServerPool>> Replicas)> shards,
+        IActorRef self, CancellationToken cancellationToken)
+    {
+        var lags = new List<(ServerHealth, long?)>();
+        foreach (var (primary, replicas) in shards)
+        {
+            var position = await QueryIdleAsync(primary, "SELECT pg_catalog.pg_current_wal_lsn()", self, cancellationToken);
+            if (position is null)
+                continue;
+            foreach (var replica in replicas)
+            {
+                var lag = await QueryIdleAsync(replica,
+                    $"SELECT pg_catalog.pg_wal_lsn_diff('{position}', pg_catalog.pg_last_wal_replay_lsn())::bigint", self, cancellationToken);
+                lags.Add((replica[0].Health, long.TryParse(lag, out var bytes) ? bytes : null));
+            }
+        }
+        return new ReplicaLagMeasured(lags);
+    }
+
+    /// <summary>Runs a one-value query on an idle connection of one of <paramref name="sets"/>; null when none is idle or it fails.</summary>
+    private static async Task<string?> QueryIdleAsync(List<ServerPool> sets, string sql, IActorRef self, CancellationToken cancellationToken)
+    {
+        foreach (var set in sets)
+        {
+            if (!set.Desk.TryBorrowIdle(out var server))
+                continue;
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(5));
+                var value = await server.RunInternalAsync(sql, timeout.Token);
+                self.Tell(new Checkin(server, Reusable: true));
+                return value;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                self.Tell(new Checkin(server, Reusable: false));
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private void OnReplicaLagMeasured(ReplicaLagMeasured measured)
+    {
+        _lagCheckRunning = false;
+        var limit = _pool.MaxReplicaLagBytes;
+        foreach (var (replica, lag) in measured.Lags)
+        {
+            if (lag is not { } bytes || bytes <= limit)
+                continue;
+            var reason = $"replica lag {bytes} bytes of WAL, more than max_replica_lag_bytes ({limit})";
+            if (replica.Ban(_general.BanTime, reason, DateTime.UtcNow))
+                _log.LogWarning("pool {Pool}: server {Server} banned for {BanTime} s: {Reason}", _pool.Name, replica,
+                    _general.BanTime.TotalSeconds, reason);
+        }
     }
 
     private void ExpireWaiters(ServerPool user, DateTime now)

@@ -71,6 +71,18 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
         }
     }
 
+    /// <summary>Supervisor side: an idle connection for a moment (a lag check), without joining the line; give it back with TryReturn.</summary>
+    internal bool TryBorrowIdle(out ServerConnection server)
+    {
+        lock (_gate)
+        {
+            if (!_closed && !_paused && TakeIdle(out server))
+                return true;
+            server = null!;
+            return false;
+        }
+    }
+
     /// <summary>Session side: leaves the line (the client went away while waiting).</summary>
     public void Leave(ICheckoutWaiter waiter, long requestId)
     {

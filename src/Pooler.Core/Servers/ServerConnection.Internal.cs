@@ -35,16 +35,18 @@ public sealed partial class ServerConnection
     }
 
     /// <summary>
-    /// Runs a query for the pooler itself (server_reset_query, SET of a client's settings): its
-    /// answer is read and dropped; an ErrorResponse in it throws <see cref="ServerQueryException"/>.
+    /// Runs a query for the pooler itself (server_reset_query, SET of a client's settings, a lag
+    /// check): returns the first column of its first row, if any, as text; an ErrorResponse in the
+    /// answer throws <see cref="ServerQueryException"/>.
     /// </summary>
-    public async Task RunInternalAsync(string sql, CancellationToken cancellationToken)
+    public async Task<string?> RunInternalAsync(string sql, CancellationToken cancellationToken)
     {
         var sink = new InternalSink();
         Attach(sink);
         Query.Write(Output, sql);
         await Output.FlushAsync(cancellationToken);
         await sink.Completion.WaitAsync(cancellationToken);
+        return sink.FirstValue;
     }
 
     /// <summary>Collects an internal query's answer; small by construction (SET, DISCARD, ROLLBACK).</summary>
@@ -54,6 +56,8 @@ public sealed partial class ServerConnection
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Task Completion => _completion.Task;
+
+        public string? FirstValue { get; private set; }
 
         public void Write(in ReadOnlySequence<byte> bytes)
         {
@@ -68,6 +72,7 @@ public sealed partial class ServerConnection
         public void OnReleased()
         {
             var error = FindError(_answer.WrittenSpan);
+            FirstValue = FindFirstValue(_answer.WrittenSpan);
             if (error is null)
                 _completion.TrySetResult();
             else
@@ -77,6 +82,17 @@ public sealed partial class ServerConnection
         public void OnRefused() => OnReleased();
 
         public void OnServerLost(string reason) => _completion.TrySetException(new ServerQueryException(reason));
+
+        private static string? FindFirstValue(ReadOnlySpan<byte> answer)
+        {
+            while (FrameScanner.TryReadFrame(answer, int.MaxValue, out var header, out var payload) == FrameStatus.Complete)
+            {
+                if (header.Type == BackendMessageType.DataRow)
+                    return DataRow.Read(payload).GetText(0);
+                answer = answer[(int)header.FrameLength..];
+            }
+            return null;
+        }
 
         private static ErrorResponse? FindError(ReadOnlySpan<byte> answer)
         {

@@ -36,4 +36,12 @@ public static class TestPoolToml
         pool_size = {poolSize}
 
         """;
+
+    /// <summary>The scram role as the only user of pool <paramref name="pool"/> (fixtures that write their own pool tables).</summary>
+    public static string ScramUser(string pool, int poolSize) => $"""
+        [pools.{pool}.users.0]
+        username = "{TestUsers.Scram.Name}"
+        password = "{TestUsers.Scram.Password}"
+        pool_size = {poolSize}
+        """;
 }
