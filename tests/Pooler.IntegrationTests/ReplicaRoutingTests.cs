@@ -201,3 +201,32 @@ public sealed class ReplicaLagTests(ReplicaLagFixture fixture) : IClassFixture<R
             "reads went back to the replica once it had caught up and its ban was over");
     }
 }
+
+/// <summary>The replica pair with load_balancing_mode = "loc".</summary>
+public sealed class ReplicaLocFixture : ReplicaFixture
+{
+    protected override string PoolKeys => """
+        load_balancing_mode = "loc"
+        """;
+}
+
+/// <summary>load_balancing_mode = "loc": a transaction goes to the server with the fewest connections in use.</summary>
+public sealed class LeastOutstandingTests(ReplicaLocFixture fixture) : IClassFixture<ReplicaLocFixture>
+{
+    [Theory]
+    [InlineData("replica", false)]
+    [InlineData("primary", true)]
+    public async Task Reads_avoid_the_server_another_client_keeps_busy(string busy, bool readsInRecovery)
+    {
+        await using var holder = await fixture.Pooler.OpenAsync();
+        await new NpgsqlCommand($"SET SERVER ROLE TO '{busy}'", holder).ExecuteNonQueryAsync();
+        await using var transaction = await holder.BeginTransactionAsync();
+        Assert.Equal(busy == "replica", (bool)(await new NpgsqlCommand("SELECT pg_is_in_recovery()", holder, transaction).ExecuteScalarAsync())!);
+
+        await using var reader = await fixture.Pooler.OpenAsync();
+        await new NpgsqlCommand("SET SERVER ROLE TO 'any'", reader).ExecuteNonQueryAsync();
+        for (var i = 0; i < 10; i++)
+            Assert.Equal(readsInRecovery, await ReplicaFixture.InRecoveryAsync(reader));
+        await transaction.CommitAsync();
+    }
+}
