@@ -14,6 +14,9 @@ public class ReplicaFixture : IAsyncLifetime
     public PostgresServer Replica { get; private set; } = null!;
     public PoolerNode Pooler { get; private set; } = null!;
 
+    /// <summary>Long enough for a test to look at a ban before it ends.</summary>
+    public virtual int BanTimeSeconds => 2;
+
     protected virtual string PoolKeys => """
         query_parser_enabled = true
         query_parser_read_write_splitting = true
@@ -35,11 +38,11 @@ public class ReplicaFixture : IAsyncLifetime
             database = "{TestUsers.Database}"
 
             {TestPoolToml.ScramUser(TestUsers.Database, 3)}
-            """, general: """
-            ban_time = 2
+            """, general: $"""
+            ban_time = {BanTimeSeconds}
             healthcheck_delay = 1
             connect_timeout = 2000
-            """);
+            """, http: true);
     }
 
     public async Task DisposeAsync()
@@ -56,7 +59,10 @@ public class ReplicaFixture : IAsyncLifetime
         (bool)(await new NpgsqlCommand(sql, connection).ExecuteScalarAsync())!;
 }
 
-public sealed class ReplicaFailureFixture : ReplicaFixture;
+public sealed class ReplicaFailureFixture : ReplicaFixture
+{
+    public override int BanTimeSeconds => 8;
+}
 
 /// <summary>
 /// Reads and writes through a pool with a primary and a replica: every answer says where it ran
@@ -128,7 +134,7 @@ public sealed class ReplicaFailureTests(ReplicaFailureFixture fixture) : IClassF
         await fixture.Replica.StopFastAsync();
         for (var i = 0; i < 5; i++)
             Assert.False(await ReplicaFixture.InRecoveryAsync(client), "a read failed or ran nowhere while the replica was down");
-        await fixture.Pooler.Process.WaitForLineAsync("banned for 2 s", TimeSpan.FromSeconds(10), from);
+        await fixture.Pooler.Process.WaitForLineAsync($"banned for {fixture.BanTimeSeconds} s", TimeSpan.FromSeconds(10), from);
         await using (var admin = await AdminConsole.OpenAsync(fixture.Pooler.Host, fixture.Pooler.Port))
         {
             var bans = await AdminConsole.QueryAsync(admin, "SHOW BANS");
@@ -136,6 +142,15 @@ public sealed class ReplicaFailureTests(ReplicaFailureFixture fixture) : IClassF
             Assert.Equal(fixture.Replica.Port.ToString(), ban["port"]);
             Assert.Equal("replica", ban["role"]);
         }
+        // What the dashboard shows comes from /api/cluster.
+        using (var http = new HttpClient())
+        {
+            var cluster = System.Text.Json.JsonDocument.Parse(
+                await http.GetStringAsync($"http://{fixture.Pooler.Host}:{fixture.Pooler.HttpPort}/api/cluster?connections=false"));
+            var bans = cluster.RootElement.GetProperty("nodes").EnumerateArray().SelectMany(n => n.GetProperty("bans").EnumerateArray()).ToList();
+            Assert.Equal(fixture.Replica.Port, Assert.Single(bans).GetProperty("port").GetInt32());
+        }
+        await DashboardShowsBanAsync($"{fixture.Replica.Host}:{fixture.Replica.Port}");
 
         await fixture.Replica.StartAgainAsync();
         await Eventually.WaitUntilAsync(() => ReplicaFixture.InRecoveryAsync(client), TimeSpan.FromSeconds(30),
@@ -160,6 +175,24 @@ public sealed class ReplicaFailureTests(ReplicaFailureFixture fixture) : IClassF
         {
             await fixture.Primary.StartAgainAsync();
         }
+    }
+
+    /// <summary>The dashboard (Debian's chromium, headless) lists the banned server.</summary>
+    private async Task DashboardShowsBanAsync(string server)
+    {
+        const string chromium = "/usr/bin/chromium";
+        Assert.True(File.Exists(chromium), $"{chromium} is missing: apt-get install -y chromium");
+        using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-dev-shm-usage"],
+        });
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync($"http://{fixture.Pooler.Host}:{fixture.Pooler.HttpPort}/dashboard");
+        await Microsoft.Playwright.Assertions.Expect(page.Locator("[data-test=ban-row] [data-test=ban-server]"))
+            .ToHaveTextAsync([server], new() { Timeout = 5_000 });
     }
 }
 

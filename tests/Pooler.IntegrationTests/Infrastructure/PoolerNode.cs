@@ -22,12 +22,15 @@ public sealed class PoolerNode : IAsyncDisposable
     public string Host => "127.0.0.1";
     public int Port => _config.ClientPort;
 
+    /// <summary>The HTTP port (dashboard, /api/cluster, /metrics) when started with one.</summary>
+    public int HttpPort => _config.HttpPort;
+
     public static Task<PoolerNode> StartAsync(PostgresServer server, string poolMode = "transaction",
         int poolSize = 5, string general = "", string userExtra = "") =>
         StartWithPoolsAsync(TestPoolToml.For(server, poolMode, poolSize, userExtra), general);
 
     /// <summary>A pooler serving the <c>[pools...]</c> tables given (replicas, shards: whatever a test needs).</summary>
-    public static async Task<PoolerNode> StartWithPoolsAsync(string pools, string general = "")
+    public static async Task<PoolerNode> StartWithPoolsAsync(string pools, string general = "", bool http = false)
     {
         var config = new TestConfig();
         var path = config.WriteText($"""
@@ -43,7 +46,8 @@ public sealed class PoolerNode : IAsyncDisposable
             port = {config.ClusterPort}
 
             [http]
-            port = 0
+            host = "127.0.0.1"
+            port = {(http ? config.HttpPort : 0)}
 
             {pools}
             """);

@@ -8,6 +8,7 @@ public sealed class TestConfig : IDisposable
 
     public int ClientPort { get; } = FreePort.Next();
     public int ClusterPort { get; } = FreePort.Next();
+    public int HttpPort { get; } = FreePort.Next();
 
     /// <summary>A one-pool config in front of <paramref name="server"/> (or a dummy address).</summary>
     public string Write(PostgresServer? server = null, string poolMode = "transaction", int poolSize = 2, string extra = "",
