@@ -66,7 +66,9 @@ public sealed partial class ClientSession
                     if (_relayTarget is null)
                     {
                         // SET SERVER ROLE, SET SHARD ...: answered here, between transactions.
-                        var (answered, needMore, length) = await TryAnswerRoutingCommandAsync(rest, first);
+                        var (answered, needMore, length) = MayBeRoutingCommand(rest, first)
+                            ? await TryAnswerRoutingCommandAsync(rest, first)
+                            : default;
                         if (answered)
                         {
                             consumed = rest.GetPosition(length);

@@ -144,6 +144,36 @@ public sealed partial class ClientSession
         return length;
     }
 
+    /// <summary>
+    /// The quick look on every transaction's first message: a routing command is a Query or a Parse
+    /// whose text starts with SET/SHOW (or a comment). Most transactions stop here.
+    /// </summary>
+    private static bool MayBeRoutingCommand(in ReadOnlySequence<byte> rest, in FrameHeader header)
+    {
+        if (header.Type is not (FrontendMessageType.Query or FrontendMessageType.Parse) || header.FrameLength > RouteInspectLimit)
+            return false;
+        var start = rest.FirstSpan;
+        if (start.Length < FrameScanner.HeaderLength + 1)
+            return true; // too little here to tell: the full check waits for the rest
+        var text = start[FrameScanner.HeaderLength..];
+        if (header.Type == FrontendMessageType.Parse)
+        {
+            var nameEnd = text.IndexOf((byte)0);
+            if (nameEnd < 0 || nameEnd + 1 >= text.Length)
+                return true;
+            text = text[(nameEnd + 1)..];
+        }
+        var i = 0;
+        while (i < text.Length && text[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+            i++;
+        if (i + 3 > text.Length)
+            return true;
+        if (text[i] is (byte)'/' or (byte)'-')
+            return true; // a comment first: the parser decides
+        var (a, b, c) = (text[i] | 0x20, text[i + 1] | 0x20, text[i + 2] | 0x20);
+        return a == 's' && ((b == 'e' && c == 't') || (b == 'h' && c == 'o'));
+    }
+
     private static bool LooksLikeSetOrShow(in ReadOnlySequence<byte> text)
     {
         Span<byte> start = stackalloc byte[3];
