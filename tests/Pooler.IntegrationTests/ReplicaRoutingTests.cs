@@ -263,3 +263,37 @@ public sealed class LeastOutstandingTests(ReplicaLocFixture fixture) : IClassFix
         await transaction.CommitAsync();
     }
 }
+
+/// <summary>The replica pair without the query parser: default_role = "replica", primary_reads_enabled = true.</summary>
+public sealed class ReplicaDefaultRoleFixture : ReplicaFixture
+{
+    protected override string PoolKeys => """
+        default_role = "replica"
+        primary_reads_enabled = true
+        """;
+}
+
+/// <summary>default_role and primary_reads_enabled (and SET PRIMARY READS) without the query parser.</summary>
+public sealed class DefaultRoleTests(ReplicaDefaultRoleFixture fixture) : IClassFixture<ReplicaDefaultRoleFixture>
+{
+    [Fact]
+    public async Task Default_role_replica_with_primary_reads_spreads_over_both_and_set_primary_reads_off_keeps_to_the_replica()
+    {
+        await using var client = await fixture.Pooler.OpenAsync();
+        var seen = new HashSet<bool>();
+        for (var i = 0; i < 40 && seen.Count < 2; i++)
+            seen.Add(await ReplicaFixture.InRecoveryAsync(client));
+        Assert.Equal(2, seen.Count); // primary_reads_enabled: the primary takes "replica" transactions too
+
+        await new NpgsqlCommand("SET PRIMARY READS TO 'off'", client).ExecuteNonQueryAsync();
+        Assert.Equal("off", (string)(await new NpgsqlCommand("SHOW PRIMARY READS", client).ExecuteScalarAsync())!);
+        for (var i = 0; i < 10; i++)
+            Assert.True(await ReplicaFixture.InRecoveryAsync(client));
+
+        // Without the query parser a write follows default_role too: the replica refuses it.
+        var refused = await Assert.ThrowsAsync<PostgresException>(() =>
+            new NpgsqlCommand("INSERT INTO routed VALUES (5)", client).ExecuteNonQueryAsync());
+        Assert.Equal("25006", refused.SqlState);
+        Assert.False(await ReplicaFixture.InRecoveryAsync(client, "/* role: primary */ SELECT pg_is_in_recovery()"));
+    }
+}
