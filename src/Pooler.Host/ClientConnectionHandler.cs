@@ -10,7 +10,7 @@ namespace Pooler.Host;
 
 /// <summary>
 /// The client listener's per-connection handler: one <see cref="ClientSession"/> actor per client
-/// connection. Kestrel owns the socket and its pipes; the connection closes when the session ends.
+/// connection (accepted by <see cref="ClientListener"/>); the connection closes when the session ends.
 /// </summary>
 public sealed class ClientConnectionHandler(
     ActorSystem system,

@@ -4,6 +4,7 @@ using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting.Server;
 using Akka.Cluster.Sharding;
 using Pooler.Config;
 using Akka.Actor;
@@ -44,20 +45,15 @@ public static class PoolerHost
             o.ShutdownTimeout = config.General.ShutdownTimeout + TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(new ConfigSource(configPath));
-        // As for server sockets (ServerConnection): run pipe continuations inline, no hop per read.
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Listen(new IPEndPoint(PortCheck.ResolveBindAddress(config.General.Host), config.General.Port),
-                listen => listen.UseConnectionHandler<ClientConnectionHandler>());
-            if (config.Http.Enabled)
+        // Kestrel serves HTTP only ([http]); PostgreSQL clients come through ClientListener.
+        if (config.Http.Enabled)
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.AddServerHeader = false;
                 kestrel.Listen(new IPEndPoint(PortCheck.ResolveBindAddress(config.Http.Host), config.Http.Port));
-            // Clients relayed from other nodes: only with a cluster secret to prove where they come from.
-            if (config.Cluster.Secret is not null)
-                kestrel.Listen(new IPEndPoint(PortCheck.ResolveBindAddress(config.Cluster.Host), config.Cluster.RelayPort),
-                    listen => listen.UseConnectionHandler<RelayConnectionHandler>());
-        });
+            });
+        else
+            builder.Services.AddSingleton<IServer, NoHttpServer>(); // Kestrel with no endpoint would take localhost:5000
 
         // The node's identity is known once the actor system runs; the pieces built before it ask it then.
         ActorSystem? system = null;
@@ -84,6 +80,8 @@ public static class PoolerHost
         builder.Services.AddHostedService<StartupReport>();
         builder.Services.AddSingleton<ClientConnectionHandler>();
         builder.Services.AddSingleton<RelayConnectionHandler>();
+        // Started after the actor system; stopped after SessionDrain has let the sessions finish.
+        builder.Services.AddHostedService<ClientListener>();
         builder.Services.AddHostedService<SessionDrain>();
 
         var app = builder.Build();

@@ -9,21 +9,27 @@ namespace Pooler.Core.Servers;
 /// pipe and a pump loop on each side instead: two more hand-offs per message, for nothing a
 /// connection with one reader and one writer at a time needs.)
 /// </summary>
-internal sealed class SocketDuplex : IAsyncDisposable
+internal sealed class SocketDuplex : IAsyncDisposable, IDuplexPipe
 {
-    private const int BufferSize = 16 * 1024;
+    /// <summary>A server connection's buffers: results of any size stream through it.</summary>
+    public const int ServerBufferSize = 16 * 1024;
+
     private readonly NetworkStream _stream;
     private int _disposed;
 
-    public SocketDuplex(Socket socket)
+    public SocketDuplex(Socket socket, int bufferSize = ServerBufferSize)
     {
         _stream = new NetworkStream(socket, ownsSocket: true);
+        Socket = socket;
         LocalEndPoint = socket.LocalEndPoint;
-        Input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: BufferSize, minimumReadSize: 1024, leaveOpen: true));
-        Output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: BufferSize, leaveOpen: true));
+        RemoteEndPoint = socket.RemoteEndPoint;
+        Input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: bufferSize, minimumReadSize: Math.Min(1024, bufferSize), leaveOpen: true));
+        Output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: bufferSize, leaveOpen: true));
     }
 
+    public Socket Socket { get; }
     public System.Net.EndPoint? LocalEndPoint { get; }
+    public System.Net.EndPoint? RemoteEndPoint { get; }
     public PipeReader Input { get; }
     public PipeWriter Output { get; }
 
