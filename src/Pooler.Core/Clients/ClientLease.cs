@@ -191,8 +191,40 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
         }
     }
 
+    /// <summary>
+    /// Set when the server loop has written this lease's last bytes to the client: the lease can
+    /// end (Released) at the ReadyForQuery, before that ReadyForQuery is flushed, and the client's
+    /// next server must not write to the client's socket until the flush is done.
+    /// </summary>
+    private bool _clientOutputFree;
+    private TaskCompletionSource? _clientOutputWaiter;
+
+    private void FreeClientOutput()
+    {
+        TaskCompletionSource? waiter;
+        lock (Gate)
+        {
+            _clientOutputFree = true;
+            waiter = _clientOutputWaiter;
+            _clientOutputWaiter = null;
+        }
+        waiter?.TrySetResult();
+    }
+
+    /// <summary>Completes once the server loop has flushed everything of this ended lease to the client.</summary>
+    public Task ClientOutputFreed()
+    {
+        lock (Gate)
+        {
+            if (_clientOutputFree)
+                return Task.CompletedTask;
+            return (_clientOutputWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
     public void OnReleased()
     {
+        FreeClientOutput();
         lock (Gate)
         {
             if (Flushing)
@@ -204,7 +236,11 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
         session.OnLeaseEnded(this, reusable: true);
     }
 
-    public void OnRefused() => session.OnTransactionBlockRefused(this);
+    public void OnRefused()
+    {
+        FreeClientOutput();
+        session.OnTransactionBlockRefused(this);
+    }
 
     /// <summary>Called by the client loop after its flush; completes a check-in that waited for it.</summary>
     public void EndFlush()
@@ -222,6 +258,7 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
 
     public void OnServerLost(string reason)
     {
+        FreeClientOutput(); // the server loop has ended: it writes nothing more
         int unanswered;
         lock (Gate)
         {

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using Akka.Actor;
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Pooler.Config;
 using Pooler.Core.Servers;
@@ -55,6 +56,11 @@ public sealed partial class ClientSession
                 var lease = _lease;
                 if (lease is null || IsEnded(lease))
                 {
+                    // The last lease's server may still be flushing its ReadyForQuery to the client
+                    // (a client that pipelines sends on before it has that answer): nothing else may
+                    // write to the client until it has — not an answer from here, not the next server.
+                    if (lease is not null && lease.ClientOutputFreed() is { IsCompleted: false } freed)
+                        await freed.WaitAsync(_closing.Token);
                     // A new unit of work: ask for a server only once a whole header is here.
                     var next = NextMessage(rest, max, out var first, out violation);
                     if (next != ChunkOutcome.Forwarded)
@@ -280,7 +286,8 @@ public sealed partial class ClientSession
         }
     }
 
-    private async Task<bool> FlushToServerAsync(ClientLease lease)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> FlushToServerAsync(ClientLease lease)
     {
         try
         {
@@ -300,7 +307,8 @@ public sealed partial class ClientSession
     }
 
     /// <summary>Gets a server connection from the pool and prepares it with this client's settings.</summary>
-    private async Task<ClientLease?> CheckoutAsync()
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ClientLease?> CheckoutAsync()
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _requestAt = DateTime.UtcNow;
@@ -323,7 +331,8 @@ public sealed partial class ClientSession
         }
     }
 
-    private async Task<(ClientLease? Lease, bool Retry)> TryCheckoutAsync(bool lastAttempt)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(ClientLease? Lease, bool Retry)> TryCheckoutAsync(bool lastAttempt)
     {
         if (_relayTarget is not null)
             return (await RelayCheckoutAsync(), false);
@@ -453,7 +462,8 @@ public sealed partial class ClientSession
     }
 
     /// <summary>Health-checks a connection this session just got and gives it the client's settings.</summary>
-    private async Task<(ClientLease? Lease, bool Retry)> PrepareAsync(ServerConnection server, bool lastAttempt)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(ClientLease? Lease, bool Retry)> PrepareAsync(ServerConnection server, bool lastAttempt)
     {
         if (!lastAttempt && !await HealthyAsync(server))
             return (null, true);
@@ -489,7 +499,8 @@ public sealed partial class ClientSession
     /// A connection idle longer than healthcheck_delay may have died quietly (server restart,
     /// firewall): an empty query proves it before the client's bytes go to it.
     /// </summary>
-    private async Task<bool> HealthyAsync(ServerConnection server)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> HealthyAsync(ServerConnection server)
     {
         var delay = General.HealthcheckDelay;
         if (server.IsClosed)
