@@ -53,7 +53,7 @@ public sealed class ClientListener(
             throw;
         }
         _listeners.Add(socket);
-        // Accepting flows no ExecutionContext into the sessions it starts.
+        // The host's start-up context (its logging scopes) is not passed on to the sessions.
         using (ExecutionContext.SuppressFlow())
             _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(socket, handler)));
     }

@@ -63,10 +63,7 @@ public sealed partial class ClientSession : ReceiveActor
         _closing.Token.Register(_checkoutReply.Abandon);
         _services.Stopping.Register(OnNodeStopping);
         _services.StopNow.Register(() => _closing.Cancel());
-        // The session's code flows no ExecutionContext (Kestrel's connection log scope would
-        // otherwise be saved and restored at every await of every transaction: measurable CPU).
-        using (ExecutionContext.SuppressFlow())
-            _ = Task.Run(RunGuardedAsync);
+        _ = Task.Run(RunGuardedAsync);
     }
 
     protected override void PostStop() => _closing.Cancel();

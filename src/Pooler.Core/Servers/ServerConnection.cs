@@ -122,10 +122,7 @@ public sealed partial class ServerConnection : IAsyncDisposable
                 _ => new ServerLoginException(SqlState.ConnectionFailure, $"login to server {target} failed: {e.Message}"),
             };
         }
-        // The read loop runs for the connection's life on whatever thread a read completes on; it
-        // needs nothing from its starter's ExecutionContext (see ClientSession.PreStart).
-        using (ExecutionContext.SuppressFlow())
-            _ = server.ReadLoopAsync();
+        _ = server.ReadLoopAsync();
         return server;
     }
 
