@@ -17,8 +17,9 @@ namespace Pooler.Core.Clients;
 public sealed class ClientConnection : ConnectionContext
 {
     /// <summary>
-    /// The receive buffer, rented while a read is pending, so an idle client holds one: small,
-    /// because 10,000 idle clients hold 10,000 (a longer message takes several receives).
+    /// The receive buffer, held for the connection's life: small, because 10,000 idle clients hold
+    /// 10,000 (a longer message takes several receives; one held whole grows it for a moment). The
+    /// send buffer is taken from the pool only when a send cannot complete at once.
     /// </summary>
     public const int BufferSize = 4096;
 
@@ -31,7 +32,7 @@ public sealed class ClientConnection : ConnectionContext
     public ClientConnection(Socket socket)
     {
         socket.NoDelay = true;
-        _socket = new SocketDuplex(socket, BufferSize);
+        _socket = new SocketDuplex(socket, BufferSize, keepSendBuffer: false);
         Transport = _socket;
         ConnectionId = NewId();
     }

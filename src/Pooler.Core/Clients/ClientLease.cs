@@ -128,11 +128,17 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
         get { lock (Gate) return !Released && (Pending > 0 || OpenBatch); }
     }
 
+    /// <summary>Sends the server's bytes to the client at once (see <see cref="SocketWriter.Send"/>).</summary>
     public void Write(in ReadOnlySequence<byte> bytes)
     {
         Counters?.AddSent(bytes.Length);
+        if (bytes.IsSingleSegment)
+        {
+            SocketWriter.SendOrWrite(clientOutput, bytes.FirstSpan);
+            return;
+        }
         foreach (var segment in bytes)
-            clientOutput.Write(segment.Span);
+            SocketWriter.SendOrWrite(clientOutput, segment.Span);
     }
 
     public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken) =>
@@ -218,28 +224,30 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
         {
             if (_clientOutputFree)
                 return Task.CompletedTask;
-            return (_clientOutputWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            // No RunContinuationsAsynchronously: the waiting session goes on at once on the server
+            // loop's thread that freed the output, rather than waking a thread-pool thread for it.
+            return (_clientOutputWaiter ??= new TaskCompletionSource()).Task;
         }
     }
 
+    /// <remarks>
+    /// The server goes back first and the client's output is freed last: a session waiting for
+    /// that runs on right here (see <see cref="ClientOutputFreed"/>) and may want a server at once.
+    /// </remarks>
     public void OnReleased()
     {
-        FreeClientOutput();
+        bool owed;
         lock (Gate)
-        {
-            if (Flushing)
-            {
-                _checkinOwed = true;
-                return;
-            }
-        }
-        session.OnLeaseEnded(this, reusable: true);
+            owed = _checkinOwed = Flushing;
+        if (!owed)
+            session.OnLeaseEnded(this, reusable: true);
+        FreeClientOutput();
     }
 
     public void OnRefused()
     {
-        FreeClientOutput();
         session.OnTransactionBlockRefused(this);
+        FreeClientOutput();
     }
 
     /// <summary>Called by the client loop after its flush; completes a check-in that waited for it.</summary>
@@ -258,17 +266,21 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
 
     public void OnServerLost(string reason)
     {
-        FreeClientOutput(); // the server loop has ended: it writes nothing more
         int unanswered;
         lock (Gate)
         {
-            if (Released)
-                return;
-            Released = true;
-            unanswered = Pending;
-            Pending = 0;
-            OpenBatch = false;
+            unanswered = -1;
+            if (!Released)
+            {
+                Released = true;
+                unanswered = Pending;
+                Pending = 0;
+                OpenBatch = false;
+            }
         }
-        session.OnServerLost(this, reason, unanswered);
+        // The client's answers to what was lost are written before anything else may write.
+        if (unanswered >= 0)
+            session.OnServerLost(this, reason, unanswered);
+        FreeClientOutput(); // the server loop has ended: it writes nothing more
     }
 }

@@ -1,0 +1,179 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
+
+namespace Pooler.Core.Servers;
+
+/// <summary>
+/// A socket's receive side as a <see cref="PipeReader"/> over one buffer that the connection owns:
+/// a read is one receive into the free end of the buffer, and the bytes come back as a single
+/// segment. A receive that has to wait for data completes on the socket engine's thread and runs
+/// the reader's caller right there (no state machine of its own, no execution context, no buffer
+/// rented and returned per read). The buffer grows when the caller holds a message longer than it
+/// and shrinks back once that is consumed. One reader at a time, as for any pipe.
+/// </summary>
+internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
+{
+    /// <summary>A receive into less free space than this first moves the unread bytes to the front.</summary>
+    private const int MinimumReceive = 1024;
+
+    private readonly Socket _socket;
+    private readonly int _initialSize;
+    private readonly Action _onReceived;
+    private byte[] _buffer;
+    private int _start;    // first unconsumed byte
+    private int _end;      // end of the received bytes
+    private int _examined; // the caller has looked at everything before this
+    private bool _ended;   // the peer closed its side
+    private bool _completed;
+    private bool _cancelNext;
+    private ValueTask<int> _receive;
+    private ManualResetValueTaskSourceCore<ReadResult> _core; // continuations run on the completing thread
+
+    public SocketReader(Socket socket, int bufferSize)
+    {
+        _socket = socket;
+        _initialSize = bufferSize;
+        _buffer = new byte[bufferSize];
+        _onReceived = OnReceived;
+    }
+
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        if (_completed)
+            throw new InvalidOperationException("the reader was completed");
+        if (TryRead(out var ready))
+            return new ValueTask<ReadResult>(ready);
+        cancellationToken.ThrowIfCancellationRequested();
+        MakeRoom();
+        ValueTask<int> receive;
+        try
+        {
+            receive = _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+        }
+        catch (SocketException e)
+        {
+            throw AsIOException(e);
+        }
+        if (receive.IsCompleted)
+            return new ValueTask<ReadResult>(Received(receive));
+        _receive = receive;
+        _core.Reset();
+        receive.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReceived);
+        return new ValueTask<ReadResult>(this, _core.Version);
+    }
+
+    public override bool TryRead(out ReadResult result)
+    {
+        if (_cancelNext)
+        {
+            _cancelNext = false;
+            result = new ReadResult(Unread, isCanceled: true, isCompleted: _ended);
+            return true;
+        }
+        if (_end > _examined || _ended)
+        {
+            result = new ReadResult(Unread, isCanceled: false, isCompleted: _ended);
+            return true;
+        }
+        result = default;
+        return false;
+    }
+
+    private ReadOnlySequence<byte> Unread => new(_buffer, _start, _end - _start);
+
+    private void OnReceived()
+    {
+        var receive = _receive;
+        _receive = default;
+        ReadResult result;
+        try
+        {
+            result = Received(receive);
+        }
+        catch (Exception e)
+        {
+            _core.SetException(e);
+            return;
+        }
+        _core.SetResult(result);
+    }
+
+    private ReadResult Received(ValueTask<int> receive)
+    {
+        int count;
+        try
+        {
+            count = receive.GetAwaiter().GetResult();
+        }
+        catch (SocketException e)
+        {
+            throw AsIOException(e);
+        }
+        if (count == 0)
+            _ended = true;
+        _end += count;
+        return new ReadResult(Unread, isCanceled: false, isCompleted: _ended);
+    }
+
+    /// <summary>Frees space at the end of the buffer: moves the unread bytes to the front, or grows it when they fill it.</summary>
+    private void MakeRoom()
+    {
+        if (_buffer.Length - _end >= MinimumReceive)
+            return;
+        var unread = _end - _start;
+        var target = _buffer;
+        if (_buffer.Length - unread < MinimumReceive)
+            target = new byte[Math.Max(_buffer.Length * 2, unread + MinimumReceive)];
+        Buffer.BlockCopy(_buffer, _start, target, 0, unread);
+        _buffer = target;
+        _examined -= _start;
+        _start = 0;
+        _end = unread;
+    }
+
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        var to = Index(consumed);
+        var seen = Index(examined);
+        if (to < _start || to > _end || seen < to || seen > _end)
+            throw new ArgumentOutOfRangeException(nameof(consumed), "the position is not in the last buffer read");
+        _start = to;
+        _examined = seen;
+        if (_start == _end)
+        {
+            _start = _end = _examined = 0;
+            if (_buffer.Length > _initialSize)
+                _buffer = new byte[_initialSize]; // a long message has passed: back to the usual size
+        }
+    }
+
+    private int Index(SequencePosition position)
+    {
+        if (position.GetObject() is not { } owner)
+            return _start; // default(SequencePosition): the start of an empty buffer
+        if (!ReferenceEquals(owner, _buffer))
+            throw new ArgumentOutOfRangeException(nameof(position), "the position is not in the last buffer read");
+        return position.GetInteger();
+    }
+
+    /// <summary>The next read returns at once with <see cref="ReadResult.IsCanceled"/> (a receive already waiting is not interrupted).</summary>
+    public override void CancelPendingRead() => _cancelNext = true;
+
+    public override void Complete(Exception? exception = null) => _completed = true;
+
+    /// <summary>As <see cref="NetworkStream"/> reports socket failures, which the loops above expect.</summary>
+    internal static IOException AsIOException(SocketException e) =>
+        new($"Unable to read data from the transport connection: {e.Message}.", e);
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token,
+        ValueTaskSourceOnCompletedFlags flags) => _core.OnCompleted(continuation, state, token, flags);
+}

@@ -1,0 +1,187 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+
+namespace Pooler.Core.Servers;
+
+/// <summary>
+/// A socket's send side as a <see cref="PipeWriter"/>: writes gather in a buffer and a flush sends
+/// them with one non-blocking send on the caller's thread; only when the socket cannot take them
+/// all (the peer reads slowly) does the flush wait for an asynchronous send of the rest.
+/// <see cref="Send"/> skips the buffer: bytes go out at once when nothing is waiting before them.
+/// The socket must be non-blocking (<see cref="Socket.Blocking"/> false). One writer at a time,
+/// and a flush must complete before the next write, as for any pipe.
+/// </summary>
+internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool keepBuffer) : PipeWriter
+{
+    private byte[]? _buffer;
+    private int _sent;    // bytes of the buffer already sent
+    private int _written; // bytes of the buffer written so far
+    private bool _completed;
+
+    public override bool CanGetUnflushedBytes => true;
+
+    public override long UnflushedBytes => _written - _sent;
+
+    public override Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    public override Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
+
+    public override void Advance(int bytes)
+    {
+        if (bytes < 0 || _buffer is null || bytes > _buffer.Length - _written)
+            throw new ArgumentOutOfRangeException(nameof(bytes));
+        _written += bytes;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> and sends them now if nothing written earlier waits to be
+    /// sent; what the socket cannot take at once is kept for the next flush.
+    /// </summary>
+    public void Send(ReadOnlySpan<byte> bytes)
+    {
+        if (_written == _sent && !_completed)
+        {
+            var sent = SendNow(bytes);
+            bytes = bytes[sent..];
+            if (bytes.IsEmpty)
+                return;
+        }
+        bytes.CopyTo(GetSpan(bytes.Length));
+        _written += bytes.Length;
+    }
+
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        if (_written > _sent)
+        {
+            _sent += SendNow(_buffer.AsSpan(_sent, _written - _sent));
+            if (_written > _sent)
+                return FlushRestAsync(cancellationToken);
+        }
+        Sent();
+        return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false));
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<FlushResult> FlushRestAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (_written > _sent)
+                _sent += await socket.SendAsync(_buffer.AsMemory(_sent, _written - _sent), SocketFlags.None, cancellationToken);
+        }
+        catch (SocketException e)
+        {
+            throw AsIOException(e);
+        }
+        Sent();
+        return new FlushResult(isCanceled: false, isCompleted: false);
+    }
+
+    /// <summary>One non-blocking send: how many bytes the socket took (0 when it would block).</summary>
+    private int SendNow(ReadOnlySpan<byte> bytes)
+    {
+        var sent = socket.Send(bytes, SocketFlags.None, out var error);
+        if (error is SocketError.Success or SocketError.WouldBlock)
+            return error == SocketError.Success ? sent : 0;
+        throw AsIOException(new SocketException((int)error));
+    }
+
+    /// <summary>Everything written went out: the buffer starts over (and is given back when not kept).</summary>
+    private void Sent()
+    {
+        _sent = _written = 0;
+        if (!keepBuffer && _buffer is { } buffer)
+        {
+            _buffer = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        var needed = Math.Max(sizeHint, 1);
+        if (_buffer is not null && _buffer.Length - _written >= needed)
+            return;
+        if (_completed)
+            throw new InvalidOperationException("the writer was completed");
+        var pending = _written - _sent;
+        var size = Math.Max(minimumBufferSize, pending + needed);
+        if (_buffer is not null && _buffer.Length >= size)
+        {
+            // Room at the front: the unsent bytes move there.
+            _buffer.AsSpan(_sent, pending).CopyTo(_buffer);
+        }
+        else
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(size, (_buffer?.Length ?? 0) * 2));
+            if (_buffer is { } old)
+            {
+                old.AsSpan(_sent, pending).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(old);
+            }
+            _buffer = larger;
+        }
+        _sent = 0;
+        _written = pending;
+    }
+
+    public override void CancelPendingFlush()
+    {
+        // A flush waits only for the socket; closing the socket ends it.
+    }
+
+    /// <summary>Ends writing: what is still buffered is sent if the socket takes it at once.</summary>
+    public override void Complete(Exception? exception = null)
+    {
+        if (_completed)
+            return;
+        try
+        {
+            if (_written > _sent)
+                _sent += SendNow(_buffer.AsSpan(_sent, _written - _sent));
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The peer is gone: nothing more to send.
+        }
+        _completed = true;
+    }
+
+    /// <summary>Ends writing after sending everything still buffered.</summary>
+    public override async ValueTask CompleteAsync(Exception? exception = null)
+    {
+        if (_completed)
+            return;
+        try
+        {
+            await FlushAsync();
+        }
+        finally
+        {
+            _completed = true;
+        }
+    }
+
+    internal static IOException AsIOException(SocketException e) =>
+        new($"Unable to write data to the transport connection: {e.Message}.", e);
+
+    /// <summary>Writes through <see cref="Send"/> when <paramref name="writer"/> is a socket's, else into the writer.</summary>
+    public static void SendOrWrite(PipeWriter writer, ReadOnlySpan<byte> bytes)
+    {
+        if (writer is SocketWriter socketWriter)
+            socketWriter.Send(bytes);
+        else
+            writer.Write(bytes);
+    }
+}
