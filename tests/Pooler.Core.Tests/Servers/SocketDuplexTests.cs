@@ -179,6 +179,32 @@ public sealed class SocketDuplexTests : IAsyncLifetime
         });
     }
 
+    [Fact]
+    public async Task A_read_waiting_for_data_ends_when_its_token_is_cancelled_and_the_next_read_gets_the_data()
+    {
+        using var cancel = new CancellationTokenSource();
+        var read = _duplex.Input.ReadAsync(cancel.Token);
+        Assert.False(read.IsCompleted);
+
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read.AsTask().WaitAsync(Limit));
+
+        _peer.Send("later"u8);
+        var result = await ReadAtLeastAsync(5);
+        Assert.Equal("later"u8.ToArray(), result.Buffer.ToArray());
+    }
+
+    [Fact]
+    public async Task Closing_the_connection_ends_a_waiting_read_with_an_IOException()
+    {
+        var read = _duplex.Input.ReadAsync();
+        Assert.False(read.IsCompleted);
+
+        await _duplex.DisposeAsync();
+
+        await Assert.ThrowsAnyAsync<IOException>(() => read.AsTask().WaitAsync(Limit));
+    }
+
     private async Task<ReadResult> ReadAtLeastAsync(int length)
     {
         while (true)
