@@ -132,11 +132,6 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
     public void Write(in ReadOnlySequence<byte> bytes)
     {
         Counters?.AddSent(bytes.Length);
-        if (bytes.IsSingleSegment)
-        {
-            SocketWriter.SendOrWrite(clientOutput, bytes.FirstSpan);
-            return;
-        }
         foreach (var segment in bytes)
             SocketWriter.SendOrWrite(clientOutput, segment.Span);
     }

@@ -167,7 +167,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     public override void Complete(Exception? exception = null) => _completed = true;
 
     /// <summary>As <see cref="NetworkStream"/> reports socket failures, which the loops above expect.</summary>
-    internal static IOException AsIOException(SocketException e) =>
+    private static IOException AsIOException(SocketException e) =>
         new($"Unable to read data from the transport connection: {e.Message}.", e);
 
     ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _core.GetResult(token);

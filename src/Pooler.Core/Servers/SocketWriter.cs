@@ -173,7 +173,7 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
         }
     }
 
-    internal static IOException AsIOException(SocketException e) =>
+    private static IOException AsIOException(SocketException e) =>
         new($"Unable to write data to the transport connection: {e.Message}.", e);
 
     /// <summary>Writes through <see cref="Send"/> when <paramref name="writer"/> is a socket's, else into the writer.</summary>
