@@ -286,112 +286,172 @@ public sealed partial class ClientSession
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> FlushToServerAsync(ClientLease lease)
+    /// <summary>Sends what was written to the lease's server; false when the session should end.</summary>
+    private ValueTask<bool> FlushToServerAsync(ClientLease lease)
     {
+        ValueTask<FlushResult> flush;
         try
         {
-            await lease.Server.Output.FlushAsync(_closing.Token);
-            return true;
+            flush = lease.Server.Output.FlushAsync(_closing.Token);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // The server side noticed (or will notice) the broken socket and tells the client.
-            _log.LogDebug("client {Client}: write to {Server} failed: {Error}", Id, lease.Server, e.Message);
-            return !_closing.IsCancellationRequested;
+            return new(ServerWriteFailed(lease, e));
         }
-        finally
-        {
-            lease.EndFlush();
-        }
+        if (!flush.IsCompletedSuccessfully)
+            return FlushToServerSlowAsync(lease, flush);
+        // The common case: the socket took it all at once.
+        lease.EndFlush();
+        return new(true);
     }
 
-    /// <summary>Gets a server connection from the pool and prepares it with this client's settings.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ClientLease?> CheckoutAsync()
+    private async ValueTask<bool> FlushToServerSlowAsync(ClientLease lease, ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            await flush;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return ServerWriteFailed(lease, e);
+        }
+        lease.EndFlush();
+        return true;
+    }
+
+    private bool ServerWriteFailed(ClientLease lease, Exception e)
+    {
+        // The server side noticed (or will notice) the broken socket and tells the client.
+        _log.LogDebug("client {Client}: write to {Server} failed: {Error}", Id, lease.Server, e.Message);
+        lease.EndFlush();
+        return !_closing.IsCancellationRequested;
+    }
+
+    /// <summary>
+    /// Gets a server connection from the pool and prepares it with this client's settings. The
+    /// common case, an idle connection that was used lately and has the client's settings already,
+    /// completes here without an await; waiting in line, a health check, settings to apply and
+    /// relays take the long way.
+    /// </summary>
+    private ValueTask<ClientLease?> CheckoutAsync()
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        _requestAt = DateTime.UtcNow;
+        _requestAt = started;
         Volatile.Write(ref _waitingSince, started);
+        if (_relayTarget is not null)
+            return CheckoutSlowAsync(started, null, default);
+        var (taken, answer) = AskDesk();
+        if (taken is null || TryLendAsIs(taken) is not { } lease)
+            return CheckoutSlowAsync(started, taken, answer);
+        Volatile.Write(ref _waitingSince, 0); // it did not wait: no wait time to count
+        return new(lease);
+    }
+
+    /// <summary>
+    /// The rest of a checkout that did not complete at once: <paramref name="taken"/> is the
+    /// connection the desk gave (to be health-checked or given settings), else <paramref name="answer"/>
+    /// is the desk's reply to wait for. A connection that fails its health check is dropped and
+    /// another one asked for.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ClientLease?> CheckoutSlowAsync(long started, ServerConnection? taken, ValueTask<object> answer)
+    {
         try
         {
-            // A connection that fails its health check is dropped and another one asked for.
             for (var attempt = 1; ; attempt++)
             {
-                var outcome = await TryCheckoutAsync(lastAttempt: attempt == 3);
-                if (outcome.Retry)
-                    continue;
-                return outcome.Lease;
+                if (_relayTarget is not null)
+                    return await RelayCheckoutAsync();
+                if (attempt > 1)
+                    (taken, answer) = AskDesk();
+                if (taken is null)
+                {
+                    object reply;
+                    try
+                    {
+                        reply = await answer;
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return null;
+                    }
+                    if (reply is not Assigned assigned)
+                    {
+                        if (await RefusedAsync((CheckoutFailed)reply))
+                            continue;
+                        return null;
+                    }
+                    taken = assigned.Server;
+                }
+                if (TryLendAsIs(taken) is { } lease)
+                    return lease;
+                var outcome = await PrepareAsync(taken, lastAttempt: attempt == 3);
+                if (!outcome.Retry)
+                    return outcome.Lease;
             }
         }
         finally
         {
-            Volatile.Write(ref _waitingSince, 0);
-            _counters?.AddWait(System.Diagnostics.Stopwatch.GetTimestamp() - started);
+            EndWait(started);
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(ClientLease? Lease, bool Retry)> TryCheckoutAsync(bool lastAttempt)
+    private void EndWait(long started)
     {
-        if (_relayTarget is not null)
-            return (await RelayCheckoutAsync(), false);
-        object reply;
-        try
+        Volatile.Write(ref _waitingSince, 0);
+        _counters?.AddWait(System.Diagnostics.Stopwatch.GetTimestamp() - started);
+    }
+
+    /// <summary>
+    /// Asks the pool's desk for a connection: an idle one is <c>Taken</c> at once; otherwise the
+    /// session joins the line and <c>Answer</c> is the desk's reply to wait for (already there when
+    /// the pool cannot serve this client at all).
+    /// </summary>
+    private (ServerConnection? Taken, ValueTask<object> Answer) AskDesk()
+    {
+        if (_desk is null)
+            return (null, new(new CheckoutFailed(SqlState.InvalidAuthorizationSpecification,
+                $"user \"{_userName}\" has no pool in database \"{_poolConfig!.Name}\"", 0)));
+        if (RouteForCheckout() is not { } route)
+            return (null, new(new CheckoutFailed(SqlState.ConnectionFailure, _routeProblem ?? $"pool {_poolConfig!.Name} has no server to take this", 0)));
+        _desk = route.Desk;
+        var requestId = Interlocked.Increment(ref _requestId);
+        var answer = _checkoutReply!.Expect(requestId);
+        if (_desk.TryTakeOrQueue(_checkoutReply, requestId, out var idle, out var tellSupervisor))
         {
-            if (_desk is null)
-            {
-                reply = new CheckoutFailed(SqlState.InvalidAuthorizationSpecification,
-                    $"user \"{_userName}\" has no pool in database \"{_poolConfig!.Name}\"", 0);
-            }
-            else if (RouteForCheckout() is not { } route)
-            {
-                reply = new CheckoutFailed(SqlState.ConnectionFailure, _routeProblem ?? $"pool {_poolConfig!.Name} has no server to take this", 0);
-            }
-            else
-            {
-                // The common case of an idle pool: a connection is there for the taking.
-                _desk = route.Desk;
-                var requestId = Interlocked.Increment(ref _requestId);
-                var answer = _checkoutReply!.Expect(requestId);
-                if (_desk.TryTakeOrQueue(_checkoutReply, requestId, out var idle, out var tellSupervisor))
-                {
-                    _checkoutReply.Withdraw(requestId);
-                    return await PrepareAsync(idle, lastAttempt);
-                }
-                if (tellSupervisor)
-                    _pool!.Tell(new ServerWanted(route.Key));
-                reply = await answer;
-            }
+            _checkoutReply.Withdraw(requestId);
+            return (idle, default);
         }
-        catch (OperationCanceledException)
-        {
-            return (null, false);
-        }
-        if (reply is CheckoutFailed { SqlState: Pools.PoolSupervisor.PoolMovedState })
+        if (tellSupervisor)
+            _pool!.Tell(new ServerWanted(route.Key));
+        return (null, answer);
+    }
+
+    /// <summary>
+    /// The desk could not give this session a connection: true to ask again (the pool moved, or
+    /// another server can take the transaction); false when the client has been told why not.
+    /// </summary>
+    private async ValueTask<bool> RefusedAsync(CheckoutFailed refused)
+    {
+        if (refused.SqlState == Pools.PoolSupervisor.PoolMovedState)
         {
             // The pool left this node: find where it lives now and go there.
             _log.LogInformation("client {Client}: pool {Pool} moved; looking it up again", Id, _poolConfig!.Name);
-            if (!await ResolvePoolAsync(_closing.Token))
-                return (null, false);
-            return (null, true);
+            return await ResolvePoolAsync(_closing.Token);
         }
-        if (reply is CheckoutFailed { SqlState: not SqlState.TooManyConnections } refused && _nextRoute is { } tried &&
+        if (refused.SqlState != SqlState.TooManyConnections && _nextRoute is { } tried &&
             _routes is { Only: null } && tried.Health.IsBanned(DateTime.UtcNow))
         {
             // That server is banned now: another of the same shard and role takes the transaction, if there is one.
             if (ChooseAgain(DateTime.UtcNow))
-                return (null, true);
-            reply = refused with { Message = _routeProblem ?? refused.Message };
+                return true;
+            refused = refused with { Message = _routeProblem ?? refused.Message };
         }
-        if (reply is CheckoutFailed failed)
-        {
-            _log.LogWarning("client {Client} ({User}@{Pool}): no server connection: {Reason}", Id, _userName,
-                _poolConfig!.Name, failed.Message);
-            await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, failed.SqlState, failed.Message);
-            return (null, false);
-        }
-        return await PrepareAsync(((Assigned)reply).Server, lastAttempt);
+        _log.LogWarning("client {Client} ({User}@{Pool}): no server connection: {Reason}", Id, _userName,
+            _poolConfig!.Name, refused.Message);
+        await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, refused.SqlState, refused.Message);
+        return false;
     }
 
     /// <summary>
@@ -461,13 +521,22 @@ public sealed partial class ClientSession
         return settings;
     }
 
+    /// <summary>
+    /// <see cref="PrepareAsync"/>'s common case, without an await: the connection is open, was used
+    /// within healthcheck_delay and has the client's settings already. Null when it needs more.
+    /// </summary>
+    private ClientLease? TryLendAsIs(ServerConnection server)
+    {
+        ApplyFinalSettings(_lease);
+        return server.IsClosed || HealthCheckDue(server) || !server.HasSettings(SettingsKey) ? null : Lend(server);
+    }
+
     /// <summary>Health-checks a connection this session just got and gives it the client's settings.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(ClientLease? Lease, bool Retry)> PrepareAsync(ServerConnection server, bool lastAttempt)
     {
         if (!lastAttempt && !await HealthyAsync(server))
             return (null, true);
-        var lease = new ClientLease(this, server, Output, _poolMode) { Counters = _counters, Statements = StatementsOn(server) };
         try
         {
             ApplyFinalSettings(_lease);
@@ -489,11 +558,22 @@ public sealed partial class ClientSession
                 $"could not prepare a server connection: {e.Message}");
             return (null, false);
         }
+        return (Lend(server), false);
+    }
+
+    /// <summary>The session's lease of a connection that is ready for its client.</summary>
+    private ClientLease Lend(ServerConnection server)
+    {
+        var lease = new ClientLease(this, server, Output, _poolMode) { Counters = _counters, Statements = StatementsOn(server) };
         lease.MarkSettings();
         server.Attach(lease);
         _lease = lease;
-        return (lease, false);
+        return lease;
     }
+
+    /// <summary>The connection has been idle longer than healthcheck_delay.</summary>
+    private bool HealthCheckDue(ServerConnection server) =>
+        General.HealthcheckDelay > TimeSpan.Zero && server.IdleFor >= General.HealthcheckDelay;
 
     /// <summary>
     /// A connection idle longer than healthcheck_delay may have died quietly (server restart,
@@ -502,13 +582,12 @@ public sealed partial class ClientSession
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HealthyAsync(ServerConnection server)
     {
-        var delay = General.HealthcheckDelay;
         if (server.IsClosed)
         {
             DiscardServer(server);
             return false;
         }
-        if (delay <= TimeSpan.Zero || DateTime.UtcNow - server.LastUsed < delay)
+        if (!HealthCheckDue(server))
             return true;
         try
         {

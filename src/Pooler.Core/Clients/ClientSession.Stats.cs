@@ -7,7 +7,7 @@ namespace Pooler.Core.Clients;
 public sealed partial class ClientSession
 {
     private readonly DateTime _connectedAt = DateTime.UtcNow;
-    private DateTime _requestAt = DateTime.UtcNow;
+    private long _requestAt = Stopwatch.GetTimestamp(); // Stopwatch timestamp of the last request for a server connection
     private long _waitingSince;         // Stopwatch timestamp while waiting for a server connection, else 0
     private PoolCounters? _counters;    // this pool and user's counters, once logged in
     private string? _applicationName;
@@ -31,7 +31,7 @@ public sealed partial class ClientSession
         var local = _client.LocalEndPoint as IPEndPoint;
         return new ClientInfo(Id, _userName, _poolConfig?.Name ?? "", state,
             remote?.Address.ToString() ?? "", remote?.Port ?? 0, local?.Address.ToString() ?? "", local?.Port ?? 0,
-            _connectedAt, _requestAt,
+            _connectedAt, DateTime.UtcNow - Stopwatch.GetElapsedTime(Volatile.Read(ref _requestAt)),
             waitingSince == 0 ? 0 : PoolCounters.Micros(Stopwatch.GetTimestamp() - waitingSince),
             linked, _processId, _applicationName, _relayedFrom);
     }

@@ -238,7 +238,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
                 foreach (var server in user.Open)
                 {
                     var isIdle = idleSet.Contains(server);
-                    var isUsed = isIdle && check > TimeSpan.Zero && now - server.LastUsed >= check;
+                    var isUsed = isIdle && check > TimeSpan.Zero && server.IdleFor >= check;
                     if (isUsed) used++;
                     else if (!isIdle) active++;
                     var local = server.LocalEndPoint as System.Net.IPEndPoint;
@@ -578,7 +578,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         var expired = user.Desk.RemoveIdleWhere(server =>
         {
             var tooOld = user.Desk.Expired(server);
-            var idleTooLong = idleTimeout > TimeSpan.Zero && now - server.LastUsed > idleTimeout
+            var idleTooLong = idleTimeout > TimeSpan.Zero && server.IdleFor > idleTimeout
                 && open - closed > user.User.MinPoolSize;
             if (server.IsClosed || tooOld || idleTooLong)
             {

@@ -108,7 +108,7 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
     {
         if (server.IsClosed || Expired(server))
             return false;
-        server.LastUsed = DateTime.UtcNow;
+        server.Touch();
         while (true)
         {
             Waiter? next;
@@ -135,7 +135,7 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
 
     /// <summary>Not to be lent again: past server_lifetime, or opened before a RECONNECT.</summary>
     internal bool Expired(ServerConnection server) =>
-        (ServerLifetime > TimeSpan.Zero && DateTime.UtcNow - server.ConnectedAt > ServerLifetime) ||
+        (ServerLifetime > TimeSpan.Zero && server.Age > ServerLifetime) ||
         server.ConnectedAt < ReconnectBefore;
 
     /// <summary>RECONNECT: connections opened before this are closed when they come back.</summary>

@@ -34,13 +34,29 @@ public sealed partial class ServerConnection : IAsyncDisposable
         Target = target;
         Id = Interlocked.Increment(ref s_nextId);
         ConnectedAt = DateTime.UtcNow;
-        LastUsed = ConnectedAt;
+        _connectedMs = _lastUsedMs = Environment.TickCount64;
     }
 
     public long Id { get; }
     public ServerTarget Target { get; }
     public DateTime ConnectedAt { get; }
-    public DateTime LastUsed { get; set; }
+
+    // Environment.TickCount64 (milliseconds, a coarse clock that is cheap to read): the connection is
+    // touched twice per transaction, and its timeouts are in seconds.
+    private readonly long _connectedMs;
+    private long _lastUsedMs;
+
+    /// <summary>How long ago the connection was opened.</summary>
+    public TimeSpan Age => TimeSpan.FromMilliseconds(Environment.TickCount64 - _connectedMs);
+
+    /// <summary>How long ago the connection was last lent or given back.</summary>
+    public TimeSpan IdleFor => TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _lastUsedMs));
+
+    /// <summary>When the connection was last lent or given back (for SHOW SERVERS).</summary>
+    public DateTime LastUsed => DateTime.UtcNow - IdleFor;
+
+    /// <summary>The connection is being lent or given back now.</summary>
+    public void Touch() => Volatile.Write(ref _lastUsedMs, Environment.TickCount64);
     public BackendKeyData? KeyData { get; private set; }
     public PipeWriter Output => _mirroring ?? _connection.Output;
 
@@ -185,7 +201,7 @@ public sealed partial class ServerConnection : IAsyncDisposable
     /// <summary>Lends the connection: from now on its bytes go to <paramref name="sink"/>.</summary>
     public void Attach(IServerSink sink)
     {
-        LastUsed = DateTime.UtcNow;
+        Touch();
         Volatile.Write(ref _sink, sink);
     }
 
