@@ -71,6 +71,14 @@ public sealed partial class ServerConnection
         var rest = buffer;
         var pending = buffer.Slice(0, 0); // contiguous pass-through bytes not yet written
         var statements = sink is not null && sink.TracksStatements;
+        if (sink is not null && buffer.IsSingleSegment)
+        {
+            // The common case, on the span: the messages that pass through unchanged (a query's
+            // rows and completion) up to the first one to look at (its ReadyForQuery).
+            var passed = PassThroughLength(buffer.FirstSpan, statements);
+            rest = buffer.Slice(passed);
+            pending = buffer.Slice(0, passed);
+        }
         while (!rest.IsEmpty)
         {
             if (_remaining > 0)
@@ -161,6 +169,32 @@ public sealed partial class ServerConnection
         if (sink is not null && !pending.IsEmpty)
             sink.Write(pending);
         return rest.Start;
+    }
+
+    /// <summary>
+    /// How many bytes at the start of <paramref name="span"/> belong to messages a lending passes
+    /// through unchanged (the rest of one already begun, then whole or partial messages), stopping
+    /// at the first header that is incomplete, invalid or of a message <see cref="Process"/> inspects.
+    /// </summary>
+    private int PassThroughLength(ReadOnlySpan<byte> span, bool statements)
+    {
+        var offset = 0;
+        while (offset < span.Length)
+        {
+            if (_remaining > 0)
+            {
+                var take = (int)Math.Min(_remaining, span.Length - offset);
+                _remaining -= take;
+                offset += take;
+                continue;
+            }
+            if (FrameScanner.TryReadHeader(span[offset..], _maxMessageSize, out var header) != FrameStatus.Complete ||
+                header.Type is BackendMessageType.ReadyForQuery or BackendMessageType.ParameterStatus ||
+                (statements && header.Type is BackendMessageType.ParseComplete or BackendMessageType.CloseComplete))
+                break;
+            _remaining = header.FrameLength;
+        }
+        return offset;
     }
 
     private static readonly ReadOnlySequence<byte> ParseCompleteMessage = new([BackendMessageType.ParseComplete, 0, 0, 0, 4]);
