@@ -105,14 +105,13 @@ public sealed partial class ServerConnection : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (target.ConnectTimeout > TimeSpan.Zero)
             timeout.CancelAfter(target.ConnectTimeout);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        SocketDuplex connection;
         try
         {
-            await socket.ConnectAsync(target.Host, target.Port, timeout.Token);
+            connection = await SocketDuplex.ConnectAsync(target.Host, target.Port, timeout.Token);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
-            socket.Dispose();
             var reason = e is OperationCanceledException
                 ? $"no answer within connect_timeout ({target.ConnectTimeout.TotalMilliseconds:0} ms)"
                 : e.Message;
@@ -120,7 +119,7 @@ public sealed partial class ServerConnection : IAsyncDisposable
                 $"could not connect to server {target.Host}:{target.Port}: {reason}");
         }
 
-        var server = new ServerConnection(new SocketDuplex(socket), target);
+        var server = new ServerConnection(connection, target);
         try
         {
             await server.LoginAsync(timeout.Token);

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 
 namespace Pooler.Core.Servers;
@@ -15,22 +16,93 @@ internal sealed class SocketDuplex : IAsyncDisposable, IDuplexPipe
     /// <summary>A server connection's buffers: results of any size stream through it.</summary>
     public const int ServerBufferSize = 16 * 1024;
 
+    private readonly SocketEvents? _events;
     private int _disposed;
 
     /// <param name="socket">A connected socket; it is made non-blocking.</param>
     /// <param name="bufferSize">The receive buffer (held for the connection's life) and the send buffer's least size.</param>
     /// <param name="keepSendBuffer">Keep the send buffer between flushes (else it goes back to the pool once sent).</param>
-    public SocketDuplex(Socket socket, int bufferSize = ServerBufferSize, bool keepSendBuffer = true)
+    /// <param name="events">The socket's registration with the pooler's epoll loop, if made already (see <see cref="ConnectAsync"/>).</param>
+    /// <param name="eventLoop">Use the pooler's epoll loop where it runs (false: .NET's socket engine, for tests).</param>
+    public SocketDuplex(Socket socket, int bufferSize = ServerBufferSize, bool keepSendBuffer = true, SocketEvents? events = null,
+        bool eventLoop = true)
     {
         socket.Blocking = false;
         Socket = socket;
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
-        Input = new SocketReader(socket, bufferSize);
-        Output = new SocketWriter(socket, bufferSize, keepSendBuffer);
+        _events = events ?? (eventLoop ? EventLoop.Register(socket) : null);
+        Input = new SocketReader(socket, bufferSize, _events);
+        Output = new SocketWriter(socket, bufferSize, keepSendBuffer, _events);
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="host"/> (each of its addresses in turn) without .NET's socket
+    /// engine when the pooler's loop is in use: a socket that engine has seen once stays in its epoll
+    /// set, and each of its events would wake the engine's thread as well.
+    /// </summary>
+    /// <exception cref="SocketException">No address took the connection.</exception>
+    public static async Task<SocketDuplex> ConnectAsync(string host, int port, CancellationToken cancellationToken, bool eventLoop = true)
+    {
+        if (EventLoop.Loops is null || !eventLoop)
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(host, port, cancellationToken);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+            return new SocketDuplex(socket, eventLoop: eventLoop);
+        }
+        var addresses = IPAddress.TryParse(host, out var literal)
+            ? [literal]
+            : await Dns.GetHostAddressesAsync(host, cancellationToken);
+        if (addresses.Length == 0)
+            throw new SocketException((int)SocketError.HostNotFound);
+        for (var i = 0; ; i++)
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, Blocking = false };
+            SocketEvents? events = null;
+            try
+            {
+                try
+                {
+                    socket.Connect(addresses[i], port);
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+                {
+                    // Registered only now: before connect() the kernel reports an unconnected socket as hung up.
+                    events = EventLoop.Register(socket)!;
+                    while (!socket.Poll(0, SelectMode.SelectWrite))
+                        await events.Writable.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    var error = (SocketError)(int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+                    if (error != SocketError.Success)
+                        throw new SocketException((int)error);
+                }
+                return new SocketDuplex(socket, events: events);
+            }
+            catch (SocketException) when (i < addresses.Length - 1)
+            {
+                events?.Close();
+                socket.Dispose();
+            }
+            catch
+            {
+                events?.Close();
+                socket.Dispose();
+                throw;
+            }
+        }
     }
 
     public Socket Socket { get; }
+
+    /// <summary>The socket's registration with the pooler's epoll loop (null on .NET's socket engine).</summary>
+    internal SocketEvents? Events => _events;
     public System.Net.EndPoint? LocalEndPoint { get; }
     public System.Net.EndPoint? RemoteEndPoint { get; }
     public PipeReader Input { get; }
@@ -40,7 +112,10 @@ internal sealed class SocketDuplex : IAsyncDisposable, IDuplexPipe
     public ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
             Socket.Dispose();
+            _events?.Close();
+        }
         return ValueTask.CompletedTask;
     }
 }

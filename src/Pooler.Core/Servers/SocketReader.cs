@@ -13,6 +13,9 @@ namespace Pooler.Core.Servers;
 /// the reader's caller right there (no state machine of its own, no execution context, no buffer
 /// rented and returned per read). The buffer grows when the caller holds a message longer than it
 /// and shrinks back once that is consumed. One reader at a time, as for any pipe.
+/// With the pooler's own epoll loop (<see cref="SocketEvents"/>), a read receives at once only
+/// when the kernel reported data since the last receive came up short, else it waits for the
+/// report; .NET's engine instead tries a receive first and waits after it fails.
 /// </summary>
 internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
 {
@@ -22,6 +25,8 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     private readonly Socket _socket;
     private readonly int _initialSize;
     private readonly Action _onReceived;
+    private readonly SocketEvents? _events;
+    private readonly Action? _onReadable;
     private byte[] _buffer;
     private int _start;    // first unconsumed byte
     private int _end;      // end of the received bytes
@@ -30,14 +35,23 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     private bool _completed;
     private bool _cancelNext;
     private ValueTask<int> _receive;
+    /// <summary>For tests: runs when a read found nothing and is about to wait for the loop's report.</summary>
+    internal Action? BeforeWait { get; set; }
+
+    private bool _mayHaveMore; // the last receive filled the free space: more may be queued
+    private ValueTask _readable;
+    private CancellationToken _readableToken;
     private ManualResetValueTaskSourceCore<ReadResult> _core; // continuations run on the completing thread
 
-    public SocketReader(Socket socket, int bufferSize)
+    public SocketReader(Socket socket, int bufferSize, SocketEvents? events)
     {
         _socket = socket;
         _initialSize = bufferSize;
         _buffer = new byte[bufferSize];
         _onReceived = OnReceived;
+        _events = events;
+        if (events is not null)
+            _onReadable = OnReadable;
     }
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
@@ -48,6 +62,8 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             return new ValueTask<ReadResult>(ready);
         cancellationToken.ThrowIfCancellationRequested();
         MakeRoom();
+        if (_events is { } events)
+            return ReadWhenReady(events, cancellationToken);
         ValueTask<int> receive;
         try
         {
@@ -63,6 +79,92 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         _core.Reset();
         receive.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReceived);
         return new ValueTask<ReadResult>(this, _core.Version);
+    }
+
+    private ValueTask<ReadResult> ReadWhenReady(SocketEvents events, CancellationToken cancellationToken)
+    {
+        var attempt = _mayHaveMore || events.Readable.TakeReady();
+        while (true)
+        {
+            if (attempt && TryReceive(out var result))
+                return new ValueTask<ReadResult>(result);
+            BeforeWait?.Invoke();
+            var readable = events.Readable.WaitAsync(cancellationToken);
+            if (!readable.IsCompleted)
+            {
+                _readable = readable;
+                _readableToken = cancellationToken;
+                _core.Reset();
+                readable.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReadable!);
+                return new ValueTask<ReadResult>(this, _core.Version);
+            }
+            readable.GetAwaiter().GetResult(); // reported meanwhile, and taken by the wait: try again (closed, cancelled: throws)
+            attempt = true;
+        }
+    }
+
+    /// <summary>The loop reported data (on its thread): receive it and run the reader's caller.</summary>
+    private void OnReadable()
+    {
+        ReadResult result;
+        try
+        {
+            var readable = _readable;
+            _readable = default;
+            readable.GetAwaiter().GetResult();
+            while (!TryReceive(out result))
+            {
+                readable = _events!.Readable.WaitAsync(_readableToken);
+                if (!readable.IsCompleted)
+                {
+                    _readable = readable;
+                    readable.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReadable!);
+                    return;
+                }
+                readable.GetAwaiter().GetResult();
+            }
+        }
+        catch (Exception e)
+        {
+            _core.SetException(e);
+            return;
+        }
+        _core.SetResult(result);
+    }
+
+    /// <summary>One non-blocking receive into the free space; false when nothing was queued.</summary>
+    private bool TryReceive(out ReadResult result)
+    {
+        var free = _buffer.Length - _end;
+        int count;
+        SocketError error;
+        try
+        {
+            count = _socket.Receive(_buffer, _end, free, SocketFlags.None, out error);
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new IOException("Unable to read data from the transport connection: the connection was closed.");
+        }
+        if (error == SocketError.WouldBlock)
+        {
+            _mayHaveMore = false;
+            result = default;
+            return false;
+        }
+        if (error != SocketError.Success)
+            throw AsIOException(new SocketException((int)error));
+        // Less than asked for: the queue is empty now, and the kernel reports new data (but not an
+        // end it already reported, hence EndPending).
+        _mayHaveMore = count == free || _events!.EndPending;
+        if (count == 0)
+        {
+            _ended = true;
+            _mayHaveMore = false;
+        }
+        _end += count;
+        result = new ReadResult(Unread, isCanceled: false, isCompleted: _ended);
+        return true;
     }
 
     public override bool TryRead(out ReadResult result)

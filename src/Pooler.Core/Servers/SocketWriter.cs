@@ -13,7 +13,7 @@ namespace Pooler.Core.Servers;
 /// The socket must be non-blocking (<see cref="Socket.Blocking"/> false). One writer at a time,
 /// and a flush must complete before the next write, as for any pipe.
 /// </summary>
-internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool keepBuffer) : PipeWriter
+internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool keepBuffer, SocketEvents? events) : PipeWriter
 {
     private byte[]? _buffer;
     private int _sent;    // bytes of the buffer already sent
@@ -77,8 +77,20 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
     {
         try
         {
-            while (_written > _sent)
-                _sent += await socket.SendAsync(_buffer.AsMemory(_sent, _written - _sent), SocketFlags.None, cancellationToken);
+            if (events is null)
+            {
+                while (_written > _sent)
+                    _sent += await socket.SendAsync(_buffer.AsMemory(_sent, _written - _sent), SocketFlags.None, cancellationToken);
+            }
+            else
+            {
+                // The socket's send queue is full: wait for the loop to report room, then send what fits.
+                while (_written > _sent)
+                {
+                    await events.Writable.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    _sent += SendNow(_buffer.AsSpan(_sent, _written - _sent));
+                }
+            }
         }
         catch (SocketException e)
         {

@@ -11,14 +11,21 @@ namespace Pooler.Core.Tests.Servers;
 /// The socket reader and writer every client and server connection uses, over a real loopback
 /// TCP connection: bytes arrive whole and in order however they are split, a message longer than
 /// the buffer can be held, a peer that does not read holds a flush back, and a closed peer ends reads.
+/// Run twice: on the pooler's epoll loop (the default) and on .NET's socket engine (the fallback).
 /// </summary>
-public sealed class SocketDuplexTests : IAsyncLifetime
+public abstract class SocketDuplexTests : IAsyncLifetime
 {
+    /// <summary>Whether the duplex uses the pooler's epoll loop or .NET's socket engine.</summary>
+    protected abstract bool EventLoop { get; }
+
     private const int BufferSize = 4096;
-    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
 
     private Socket _peer = null!;  // the other end, used with plain blocking calls
     private SocketDuplex _duplex = null!;
+
+    private protected Socket Peer => _peer;
+    private protected SocketDuplex Duplex => _duplex;
+    protected static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
 
     public async Task InitializeAsync()
     {
@@ -28,7 +35,7 @@ public sealed class SocketDuplexTests : IAsyncLifetime
         var connecting = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await connecting.ConnectAsync(listener.LocalEndPoint!);
         _peer = await listener.AcceptAsync();
-        _duplex = new SocketDuplex(connecting, BufferSize, keepSendBuffer: false);
+        _duplex = new SocketDuplex(connecting, BufferSize, keepSendBuffer: false, eventLoop: EventLoop);
     }
 
     public async Task DisposeAsync()
@@ -205,6 +212,105 @@ public sealed class SocketDuplexTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<IOException>(() => read.AsTask().WaitAsync(Limit));
     }
 
+    [Fact]
+    public async Task The_end_that_arrives_with_the_last_bytes_is_read_after_them()
+    {
+        // One report from the kernel for both: the read that gets the bytes must not conclude that
+        // nothing more is queued.
+        _peer.Send(Pattern(100));
+        _peer.Shutdown(SocketShutdown.Send);
+        // On loopback both are queued by the time the calls return; wait for the bytes at least.
+        Assert.True(SpinWait.SpinUntil(() => _duplex.Socket.Available >= 100, Limit));
+
+        var first = await _duplex.Input.ReadAsync().AsTask().WaitAsync(Limit);
+        _duplex.Input.AdvanceTo(first.Buffer.End);
+        var result = first;
+        while (!result.IsCompleted)
+        {
+            result = await _duplex.Input.ReadAsync().AsTask().WaitAsync(Limit);
+            _duplex.Input.AdvanceTo(result.Buffer.End);
+        }
+
+        Assert.True(result.IsCompleted);
+    }
+
+    [Fact]
+    public async Task Connecting_by_name_reaches_the_listener_and_carries_bytes_both_ways()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+
+        // "localhost" may name ::1 first, where nobody listens: the next address is tried.
+        await using var connected = await SocketDuplex.ConnectAsync("localhost", port, CancellationToken.None, EventLoop)
+            .WaitAsync(Limit);
+        using var accepted = await listener.AcceptAsync().WaitAsync(Limit);
+
+        ((SocketWriter)connected.Output).Send("ping"u8);
+        var ping = new byte[4];
+        Assert.Equal(4, await accepted.ReceiveAsync(ping.AsMemory()).AsTask().WaitAsync(Limit));
+        Assert.Equal("ping"u8.ToArray(), ping);
+        accepted.Send("pong"u8);
+        var pong = await connected.Input.ReadAsync().AsTask().WaitAsync(Limit);
+        Assert.Equal("pong"u8.ToArray(), pong.Buffer.ToArray());
+    }
+
+    [Fact]
+    public async Task Connecting_to_a_port_nobody_listens_on_fails_with_connection_refused()
+    {
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+
+        var error = await Assert.ThrowsAsync<SocketException>(() =>
+            SocketDuplex.ConnectAsync("127.0.0.1", port, CancellationToken.None, EventLoop).WaitAsync(Limit));
+        Assert.Equal(SocketError.ConnectionRefused, error.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task Many_round_trips_between_two_duplexes_lose_no_wake_up()
+    {
+        // Each round trip parks a read that the other side's send wakes: a report that arrives
+        // while the read is parking must still end in a receive.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        await using var left = await SocketDuplex.ConnectAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port,
+            CancellationToken.None, EventLoop);
+        await using var right = new SocketDuplex(await listener.AcceptAsync(), BufferSize, eventLoop: EventLoop);
+        const int RoundTrips = 5000;
+
+        async Task Echo()
+        {
+            for (var i = 0; i < RoundTrips; i++)
+            {
+                var read = await right.Input.ReadAsync();
+                var bytes = read.Buffer.ToArray();
+                right.Input.AdvanceTo(read.Buffer.End);
+                ((SocketWriter)right.Output).Send(bytes);
+            }
+        }
+
+        var echo = Task.Run(Echo);
+        for (var i = 0; i < RoundTrips; i++)
+        {
+            ((SocketWriter)left.Output).Send(BitConverter.GetBytes(i));
+            var received = 0;
+            while (received < 4)
+            {
+                var read = await left.Input.ReadAsync().AsTask().WaitAsync(Limit);
+                received += (int)read.Buffer.Length;
+                Assert.Equal(i, BitConverter.ToInt32(read.Buffer.ToArray()));
+                left.Input.AdvanceTo(read.Buffer.End);
+            }
+        }
+        await echo.WaitAsync(Limit);
+    }
+
     private async Task<ReadResult> ReadAtLeastAsync(int length)
     {
         while (true)
@@ -236,4 +342,40 @@ public sealed class SocketDuplexTests : IAsyncLifetime
             bytes[i] = (byte)(i * 31 + i / 251);
         return bytes;
     }
+}
+
+/// <summary>The duplex on the pooler's own epoll loop (what every connection uses on Linux x64).</summary>
+public sealed class SocketDuplexOnEventLoopTests : SocketDuplexTests
+{
+    protected override bool EventLoop => true;
+
+    [Fact]
+    public void The_event_loop_runs_on_this_machine()
+    {
+        Assert.NotNull(Pooler.Core.Servers.EventLoop.Loops);
+    }
+
+    [Fact]
+    public async Task Data_reported_while_a_read_starts_to_wait_is_received()
+    {
+        // The report lands between "nothing to receive" and parking: the wait takes it and
+        // completes at once, and the read must then receive rather than wait for another report.
+        var reader = (SocketReader)Duplex.Input;
+        reader.BeforeWait = () =>
+        {
+            reader.BeforeWait = null;
+            Peer.Send("raced"u8);
+            Assert.True(SpinWait.SpinUntil(() => Duplex.Events!.Readable.IsReady, Limit));
+        };
+
+        var result = await reader.ReadAsync().AsTask().WaitAsync(Limit);
+
+        Assert.Equal("raced"u8.ToArray(), result.Buffer.ToArray());
+    }
+}
+
+/// <summary>The duplex on .NET's socket engine (POOLER_SOCKET_ENGINE=dotnet, and platforms without epoll).</summary>
+public sealed class SocketDuplexOnDotnetEngineTests : SocketDuplexTests
+{
+    protected override bool EventLoop => false;
 }

@@ -1,0 +1,321 @@
+using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
+
+namespace Pooler.Core.Servers;
+
+/// <summary>
+/// Readiness of one socket, as the pooler's own epoll loop reports it (<see cref="EventLoop"/>):
+/// <see cref="Readable"/> and <see cref="Writable"/> each remember whether the kernel said "ready"
+/// since the side last found the socket empty (or full), and let one waiter park until it does.
+/// </summary>
+internal sealed class SocketEvents
+{
+    private readonly EventLoop _loop;
+
+    internal SocketEvents(EventLoop loop, int slot, uint generation)
+    {
+        _loop = loop;
+        Slot = slot;
+        Generation = generation;
+    }
+
+    internal int Slot { get; }
+    internal uint Generation { get; }
+
+    public Readiness Readable { get; } = new();
+    public Readiness Writable { get; } = new();
+
+    /// <summary>
+    /// The peer closed its side or the socket failed: the kernel will not report it again, so a
+    /// read that comes up short cannot conclude the queue is empty (the end is still to be read).
+    /// </summary>
+    public bool EndPending => Volatile.Read(ref _endPending);
+
+    private bool _endPending;
+
+    internal void OnEvents(uint events)
+    {
+        if ((events & (EventLoop.RdHup | EventLoop.Hup | EventLoop.Err)) != 0)
+            Volatile.Write(ref _endPending, true);
+        if ((events & (EventLoop.In | EventLoop.RdHup | EventLoop.Hup | EventLoop.Err)) != 0)
+            Readable.Signal();
+        if ((events & (EventLoop.Out | EventLoop.Hup | EventLoop.Err)) != 0)
+            Writable.Signal();
+    }
+
+    /// <summary>Stops reporting this socket; a read or a send waiting for it fails with an <see cref="IOException"/>.</summary>
+    public void Close()
+    {
+        _loop.Remove(this);
+        Readable.Close();
+        Writable.Close();
+    }
+}
+
+/// <summary>
+/// One side's readiness (read or write) of a socket in an <see cref="EventLoop"/>: edge-triggered
+/// epoll says "ready" once per change, so it is remembered until the side takes it
+/// (<see cref="TakeReady"/>) or a waiter parked for it (<see cref="WaitAsync"/>) is woken, on the
+/// loop's thread, with the continuation running right there. One waiter at a time.
+/// </summary>
+internal sealed class Readiness : IValueTaskSource
+{
+    private const int Idle = 0;    // nothing reported since the side last found the socket not ready
+    private const int Ready = 1;   // reported, not yet taken
+    private const int Waiting = 2; // a waiter is parked
+    private const int Closed = 3;
+
+    private static readonly Action<object?, CancellationToken> s_cancel = static (state, token) => ((Readiness)state!).Cancel(token);
+
+    private int _state = Ready; // a new socket may have data already: look first
+    private ManualResetValueTaskSourceCore<bool> _core; // continuations run on the completing thread
+    private CancellationTokenRegistration _cancellation;
+    private CancellationToken _waitToken;
+
+    public bool IsClosed => Volatile.Read(ref _state) == Closed;
+
+    /// <summary>Readiness was reported and not taken yet.</summary>
+    public bool IsReady => Volatile.Read(ref _state) == Ready;
+
+    /// <summary>True when the kernel reported readiness since the last take: an attempt may succeed.</summary>
+    public bool TakeReady() => Interlocked.CompareExchange(ref _state, Idle, Ready) == Ready;
+
+    /// <summary>
+    /// Waits for readiness. Completes at once when it was reported meanwhile (take nothing, try
+    /// again); fails with <see cref="IOException"/> once the socket is closed and with
+    /// <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public ValueTask WaitAsync(CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+            return ValueTask.FromCanceled(cancellationToken);
+        _core.Reset();
+        _waitToken = cancellationToken;
+        _cancellation = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(s_cancel, this) : default;
+        switch (Interlocked.CompareExchange(ref _state, Waiting, Idle))
+        {
+            case Idle:
+                if (cancellationToken.IsCancellationRequested)
+                    Cancel(cancellationToken); // fired before the registration could see the waiter
+                return new ValueTask(this, _core.Version);
+            case Ready when Interlocked.CompareExchange(ref _state, Idle, Ready) == Ready:
+                _cancellation.Unregister();
+                return ValueTask.CompletedTask;
+            default:
+                _cancellation.Unregister();
+                return ValueTask.FromException(ClosedError());
+        }
+    }
+
+    /// <summary>The loop saw the side become ready: wakes the waiter, or remembers it.</summary>
+    internal void Signal()
+    {
+        while (true)
+        {
+            var state = Volatile.Read(ref _state);
+            switch (state)
+            {
+                case Ready or Closed:
+                    return;
+                case Waiting when Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting:
+                    Complete(null);
+                    return;
+                case Idle when Interlocked.CompareExchange(ref _state, Ready, Idle) == Idle:
+                    return;
+            }
+        }
+    }
+
+    // A cancellation or a close wakes the waiter on the thread pool, not on the canceller's or
+    // closer's thread, which may hold locks the waiter's continuation would take.
+    private void Cancel(CancellationToken token)
+    {
+        // A callback of an earlier wait that lost the race to Signal must not end this one
+        // (unless this one waits on the same token, which is cancelled as well).
+        if (token != _waitToken)
+            return;
+        if (Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting)
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Waiter.Complete(new OperationCanceledException(s.Token)),
+                (Waiter: this, Token: token), preferLocal: false);
+    }
+
+    internal void Close()
+    {
+        if (Interlocked.Exchange(ref _state, Closed) == Waiting)
+            ThreadPool.UnsafeQueueUserWorkItem(static waiter => waiter.Complete(ClosedError()), this, preferLocal: false);
+    }
+
+    private void Complete(Exception? error)
+    {
+        _cancellation.Unregister();
+        _cancellation = default;
+        if (error is null)
+            _core.SetResult(true);
+        else
+            _core.SetException(error);
+    }
+
+    private static IOException ClosedError() => new("the connection was closed");
+
+    void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token,
+        ValueTaskSourceOnCompletedFlags flags) => _core.OnCompleted(continuation, state, token, flags);
+}
+
+/// <summary>
+/// An epoll instance and the thread that waits on it, for the data path's sockets (PgBouncer's
+/// libevent loop, in short). .NET's socket engine tries every receive once before it waits, so
+/// each receive that has to wait costs a failed system call, and it routes each event through
+/// several layers to an awaiting task. Here a socket is registered once, edge-triggered, and a
+/// read waits only after the kernel said its queue was empty: a receive that returned less than
+/// it asked for drained it (<see cref="SocketReader"/>). Sockets are spread over the loops round-robin.
+/// </summary>
+internal sealed class EventLoop
+{
+    internal const uint In = 0x001, Out = 0x004, Err = 0x008, Hup = 0x010, RdHup = 0x2000, EdgeTriggered = 1u << 31;
+    private const int ControlAdd = 1;
+    private const int EINTR = 4;
+
+    /// <summary>Set to <c>dotnet</c> to use .NET's socket engine instead (the loops are not started).</summary>
+    public const string EngineVariable = "POOLER_SOCKET_ENGINE";
+
+    /// <summary>How many loops (threads); by default one per processor.</summary>
+    public const string ThreadsVariable = "POOLER_IO_THREADS";
+
+    private static readonly Lazy<EventLoop[]?> s_loops = new(Start);
+    private static int s_next;
+    private static uint s_generation;
+
+    private readonly int _epoll;
+    private readonly object _gate = new();
+    private readonly Stack<int> _free = new();
+    private SocketEvents?[] _slots = new SocketEvents?[64];
+    private int _used;
+
+    private EventLoop(int epoll) => _epoll = epoll;
+
+    /// <summary>The loops, or null where they are not used (not Linux x64, or turned off): then sockets use .NET's engine.</summary>
+    public static EventLoop[]? Loops => s_loops.Value;
+
+    /// <summary>Registers <paramref name="socket"/> (connected or connecting) with the next loop; null when the loops are not used.</summary>
+    public static SocketEvents? Register(System.Net.Sockets.Socket socket)
+    {
+        if (Loops is not { } loops)
+            return null;
+        var loop = loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)loops.Length)];
+        return loop.Add(socket);
+    }
+
+    private static EventLoop[]? Start()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64
+            || string.Equals(Environment.GetEnvironmentVariable(EngineVariable), "dotnet", StringComparison.OrdinalIgnoreCase))
+            return null;
+        var count = int.TryParse(Environment.GetEnvironmentVariable(ThreadsVariable), out var n) && n > 0
+            ? n
+            : Environment.ProcessorCount;
+        var loops = new EventLoop[count];
+        for (var i = 0; i < count; i++)
+        {
+            var epoll = epoll_create1(0x80000 /* EPOLL_CLOEXEC */);
+            if (epoll < 0)
+                throw new IOException($"epoll_create1 failed (errno {Marshal.GetLastPInvokeError()})");
+            loops[i] = new EventLoop(epoll);
+            new Thread(loops[i].Run) { IsBackground = true, Name = $"pooler-io-{i}" }.Start();
+        }
+        return loops;
+    }
+
+    private SocketEvents Add(System.Net.Sockets.Socket socket)
+    {
+        SocketEvents events;
+        lock (_gate)
+        {
+            var slot = _free.Count > 0 ? _free.Pop() : _used++;
+            if (slot == _slots.Length)
+            {
+                var larger = new SocketEvents?[_slots.Length * 2];
+                _slots.CopyTo(larger, 0);
+                Volatile.Write(ref _slots, larger);
+            }
+            events = new SocketEvents(this, slot, Interlocked.Increment(ref s_generation));
+            _slots[slot] = events;
+        }
+        var registration = new EpollEvent
+        {
+            Events = In | Out | RdHup | EdgeTriggered,
+            Data = ((ulong)events.Generation << 32) | (uint)events.Slot,
+        };
+        if (epoll_ctl(_epoll, ControlAdd, (int)socket.Handle, ref registration) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            Remove(events);
+            throw new IOException($"epoll_ctl failed (errno {errno})");
+        }
+        return events;
+    }
+
+    /// <summary>Forgets the socket; the kernel drops it from the epoll set when its descriptor closes.</summary>
+    internal void Remove(SocketEvents events)
+    {
+        lock (_gate)
+        {
+            if (!ReferenceEquals(_slots[events.Slot], events))
+                return;
+            _slots[events.Slot] = null;
+            _free.Push(events.Slot);
+        }
+    }
+
+    private void Run()
+    {
+        var ready = new EpollEvent[256];
+        while (true)
+        {
+            var count = epoll_wait(_epoll, ready, ready.Length, -1);
+            if (count < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == EINTR)
+                    continue;
+                Console.Error.WriteLine($"pooler: epoll_wait failed (errno {Marshal.GetLastPInvokeError()}); the I/O loop stops");
+                return;
+            }
+            var slots = Volatile.Read(ref _slots);
+            for (var i = 0; i < count; i++)
+            {
+                var data = ready[i].Data;
+                var slot = (int)(uint)data;
+                if ((uint)slot >= (uint)slots.Length || Volatile.Read(ref slots[slot]) is not { } events
+                    || events.Generation != (uint)(data >> 32))
+                    continue; // closed meanwhile
+                try
+                {
+                    events.OnEvents(ready[i].Events);
+                }
+                catch (Exception e)
+                {
+                    Console.Error.WriteLine($"pooler: unhandled error on the I/O loop: {e}");
+                }
+            }
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential, Pack = 4)] // x86-64's struct epoll_event is packed: 12 bytes
+    private struct EpollEvent
+    {
+        public uint Events;
+        public ulong Data;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int epoll_create1(int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int epoll_ctl(int epfd, int op, int fd, ref EpollEvent ev);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int epoll_wait(int epfd, [Out] EpollEvent[] events, int maxevents, int timeout);
+}
