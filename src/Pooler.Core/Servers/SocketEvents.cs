@@ -81,8 +81,8 @@ internal sealed class Readiness : IValueTaskSource
     public bool TakeReady() => Interlocked.CompareExchange(ref _state, Idle, Ready) == Ready;
 
     /// <summary>
-    /// Waits for readiness. Completes at once when it was reported meanwhile (take nothing, try
-    /// again); fails with <see cref="IOException"/> once the socket is closed and with
+    /// Waits for readiness. Completes at once when it was reported meanwhile: the wait takes that
+    /// report, so the caller must try its receive or send again, not look for another one. Fails with <see cref="IOException"/> once the socket is closed and with
     /// <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires.
     /// </summary>
     public ValueTask WaitAsync(CancellationToken cancellationToken)
@@ -182,7 +182,12 @@ internal sealed class EventLoop
     /// <summary>Set to <c>dotnet</c> to use .NET's socket engine instead (the loops are not started).</summary>
     public const string EngineVariable = "POOLER_SOCKET_ENGINE";
 
-    /// <summary>How many loops (threads); by default one per processor.</summary>
+    /// <summary>
+    /// How many loops (threads); by default one per two processors. On 2 cores shared with
+    /// PostgreSQL and pgbench, one loop used 18–30 % less CPU per transaction than two, at the
+    /// same throughput: two busy loops preempt each other and the backends more often, and each
+    /// wakes up for fewer events.
+    /// </summary>
     public const string ThreadsVariable = "POOLER_IO_THREADS";
 
     private static readonly Lazy<EventLoop[]?> s_loops = new(Start);
@@ -216,7 +221,7 @@ internal sealed class EventLoop
             return null;
         var count = int.TryParse(Environment.GetEnvironmentVariable(ThreadsVariable), out var n) && n > 0
             ? n
-            : Environment.ProcessorCount;
+            : Math.Max(1, Environment.ProcessorCount / 2);
         var loops = new EventLoop[count];
         for (var i = 0; i < count; i++)
         {
