@@ -85,16 +85,13 @@ internal sealed class SocketDuplex : IAsyncDisposable, IDuplexPipe
                 }
                 return new SocketDuplex(socket, events: events);
             }
-            catch (SocketException) when (i < addresses.Length - 1)
+            catch (Exception e)
             {
                 events?.Close();
                 socket.Dispose();
-            }
-            catch
-            {
-                events?.Close();
-                socket.Dispose();
-                throw;
+                if (e is not SocketException || i == addresses.Length - 1)
+                    throw;
+                // Refused or unreachable: the next address may answer.
             }
         }
     }

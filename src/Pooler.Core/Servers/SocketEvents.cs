@@ -72,8 +72,6 @@ internal sealed class Readiness : IValueTaskSource
     private CancellationTokenRegistration _cancellation;
     private CancellationToken _waitToken;
 
-    public bool IsClosed => Volatile.Read(ref _state) == Closed;
-
     /// <summary>Readiness was reported and not taken yet.</summary>
     public bool IsReady => Volatile.Read(ref _state) == Ready;
 

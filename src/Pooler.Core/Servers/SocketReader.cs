@@ -83,24 +83,11 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
 
     private ValueTask<ReadResult> ReadWhenReady(SocketEvents events, CancellationToken cancellationToken)
     {
-        var attempt = _mayHaveMore || events.Readable.TakeReady();
-        while (true)
-        {
-            if (attempt && TryReceive(out var result))
-                return new ValueTask<ReadResult>(result);
-            BeforeWait?.Invoke();
-            var readable = events.Readable.WaitAsync(cancellationToken);
-            if (!readable.IsCompleted)
-            {
-                _readable = readable;
-                _readableToken = cancellationToken;
-                _core.Reset();
-                readable.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReadable!);
-                return new ValueTask<ReadResult>(this, _core.Version);
-            }
-            readable.GetAwaiter().GetResult(); // reported meanwhile, and taken by the wait: try again (closed, cancelled: throws)
-            attempt = true;
-        }
+        _readableToken = cancellationToken;
+        _core.Reset(); // before parking: the loop may finish the read before this returns
+        return ReceiveOrPark(_mayHaveMore || events.Readable.TakeReady(), out var result)
+            ? new ValueTask<ReadResult>(result)
+            : new ValueTask<ReadResult>(this, _core.Version);
     }
 
     /// <summary>The loop reported data (on its thread): receive it and run the reader's caller.</summary>
@@ -112,17 +99,8 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             var readable = _readable;
             _readable = default;
             readable.GetAwaiter().GetResult();
-            while (!TryReceive(out result))
-            {
-                readable = _events!.Readable.WaitAsync(_readableToken);
-                if (!readable.IsCompleted)
-                {
-                    _readable = readable;
-                    readable.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReadable!);
-                    return;
-                }
-                readable.GetAwaiter().GetResult();
-            }
+            if (!ReceiveOrPark(attempt: true, out result))
+                return;
         }
         catch (Exception e)
         {
@@ -130,6 +108,30 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             return;
         }
         _core.SetResult(result);
+    }
+
+    /// <summary>
+    /// Receives (first only if <paramref name="attempt"/>), else waits for the loop's report: true
+    /// with the bytes, or false once parked (<see cref="OnReadable"/> finishes the read).
+    /// </summary>
+    private bool ReceiveOrPark(bool attempt, out ReadResult result)
+    {
+        while (true)
+        {
+            if (attempt && TryReceive(out result))
+                return true;
+            BeforeWait?.Invoke();
+            var readable = _events!.Readable.WaitAsync(_readableToken);
+            if (!readable.IsCompleted)
+            {
+                _readable = readable;
+                readable.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReadable!);
+                result = default;
+                return false;
+            }
+            readable.GetAwaiter().GetResult(); // reported meanwhile, and taken by the wait: try again (closed, cancelled: throws)
+            attempt = true;
+        }
     }
 
     /// <summary>One non-blocking receive into the free space; false when nothing was queued.</summary>
@@ -156,12 +158,9 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             throw AsIOException(new SocketException((int)error));
         // Less than asked for: the queue is empty now, and the kernel reports new data (but not an
         // end it already reported, hence EndPending).
-        _mayHaveMore = count == free || _events!.EndPending;
+        _mayHaveMore = count > 0 && (count == free || _events!.EndPending);
         if (count == 0)
-        {
             _ended = true;
-            _mayHaveMore = false;
-        }
         _end += count;
         result = new ReadResult(Unread, isCanceled: false, isCompleted: _ended);
         return true;
