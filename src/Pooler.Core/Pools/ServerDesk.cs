@@ -24,7 +24,7 @@ public interface ICheckoutWaiter
 /// </summary>
 public sealed class ServerDesk(TimeSpan serverLifetime)
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly List<ServerConnection> _idle = []; // most recently used last
     private readonly LinkedList<Waiter> _waiters = new();
     private bool _full;

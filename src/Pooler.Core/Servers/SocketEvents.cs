@@ -193,7 +193,7 @@ internal sealed class EventLoop
     private static uint s_generation;
 
     private readonly int _epoll;
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly Stack<int> _free = new();
     private SocketEvents?[] _slots = new SocketEvents?[64];
     private int _used;
@@ -275,15 +275,16 @@ internal sealed class EventLoop
 
     private void Run()
     {
-        var ready = new EpollEvent[256];
+        var ready = GC.AllocateArray<EpollEvent>(256, pinned: true); // handed to the kernel as it is, not copied
         while (true)
         {
-            var count = epoll_wait(_epoll, ready, ready.Length, -1);
+            var count = epoll_wait(_epoll, ref ready[0], ready.Length, -1);
             if (count < 0)
             {
-                if (Marshal.GetLastPInvokeError() == EINTR)
+                var errno = Marshal.GetLastSystemError();
+                if (errno == EINTR)
                     continue;
-                Console.Error.WriteLine($"pooler: epoll_wait failed (errno {Marshal.GetLastPInvokeError()}); the I/O loop stops");
+                Console.Error.WriteLine($"pooler: epoll_wait failed (errno {errno}); the I/O loop stops");
                 return;
             }
             var slots = Volatile.Read(ref _slots);
@@ -319,6 +320,7 @@ internal sealed class EventLoop
     [DllImport("libc", SetLastError = true)]
     private static extern int epoll_ctl(int epfd, int op, int fd, ref EpollEvent ev);
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern int epoll_wait(int epfd, [Out] EpollEvent[] events, int maxevents, int timeout);
+    // errno is read right after the call (Marshal.GetLastSystemError), so no marshalling stub is needed.
+    [DllImport("libc")]
+    private static extern int epoll_wait(int epfd, ref EpollEvent events, int maxevents, int timeout);
 }

@@ -23,6 +23,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     private const int MinimumReceive = 1024;
 
     private readonly Socket _socket;
+    private readonly SafeSocketHandle? _handle; // on the event loop: receives go straight to libc
     private readonly int _initialSize;
     private readonly Action _onReceived;
     private readonly SocketEvents? _events;
@@ -46,6 +47,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     public SocketReader(Socket socket, int bufferSize, SocketEvents? events)
     {
         _socket = socket;
+        _handle = events is null ? null : socket.SafeHandle;
         _initialSize = bufferSize;
         _buffer = new byte[bufferSize];
         _onReceived = OnReceived;
@@ -142,7 +144,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         SocketError error;
         try
         {
-            count = _socket.Receive(_buffer, _end, free, SocketFlags.None, out error);
+            count = NativeSocket.Receive(_handle!, _buffer.AsSpan(_end, free), out error);
         }
         catch (ObjectDisposedException)
         {

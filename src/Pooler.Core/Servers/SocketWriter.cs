@@ -19,6 +19,7 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
     private int _sent;    // bytes of the buffer already sent
     private int _written; // bytes of the buffer written so far
     private bool _completed;
+    private readonly SafeSocketHandle? _handle = events is null ? null : socket.SafeHandle; // on the event loop: sends go straight to libc
 
     public override bool CanGetUnflushedBytes => true;
 
@@ -103,7 +104,9 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
     /// <summary>One non-blocking send: how many bytes the socket took (0 when it would block).</summary>
     private int SendNow(ReadOnlySpan<byte> bytes)
     {
-        var sent = socket.Send(bytes, SocketFlags.None, out var error);
+        var sent = _handle is not null
+            ? NativeSocket.Send(_handle, bytes, out var error)
+            : socket.Send(bytes, SocketFlags.None, out error);
         if (error is SocketError.Success or SocketError.WouldBlock)
             return error == SocketError.Success ? sent : 0;
         throw AsIOException(new SocketException((int)error));

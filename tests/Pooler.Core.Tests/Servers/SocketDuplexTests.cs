@@ -175,7 +175,7 @@ public abstract class SocketDuplexTests : IAsyncLifetime
         _peer.LingerState = new LingerOption(true, 0); // close with a reset
         _peer.Dispose();
 
-        await Assert.ThrowsAsync<IOException>(async () =>
+        var failed = await Assert.ThrowsAsync<IOException>(async () =>
         {
             // The reset has arrived by the time Dispose returns on loopback; a few tries at most.
             for (var i = 0; i < 100; i++)
@@ -184,6 +184,23 @@ public abstract class SocketDuplexTests : IAsyncLifetime
                 await _duplex.Output.FlushAsync();
             }
         });
+
+        // The reason is kept: the reset itself, or the broken pipe a send after it meets.
+        var reason = Assert.IsType<SocketException>(failed.InnerException).SocketErrorCode;
+        Assert.Contains(reason, new[] { SocketError.ConnectionReset, SocketError.Shutdown });
+    }
+
+    [Fact]
+    public async Task A_read_from_a_peer_that_reset_the_connection_fails_with_connection_reset()
+    {
+        var read = _duplex.Input.ReadAsync();
+        Assert.False(read.IsCompleted);
+
+        _peer.LingerState = new LingerOption(true, 0); // close with a reset
+        _peer.Dispose();
+
+        var failed = await Assert.ThrowsAsync<IOException>(() => read.AsTask().WaitAsync(Limit));
+        Assert.Equal(SocketError.ConnectionReset, Assert.IsType<SocketException>(failed.InnerException).SocketErrorCode);
     }
 
     [Fact]
