@@ -320,7 +320,7 @@ internal sealed class EventLoop
     [DllImport("libc", SetLastError = true)]
     private static extern int epoll_ctl(int epfd, int op, int fd, ref EpollEvent ev);
 
-    // errno is read right after the call (Marshal.GetLastSystemError), so no marshalling stub is needed.
+    // errno is read right after the call (Marshal.GetLastSystemError): the stub need not save it.
     [DllImport("libc")]
     private static extern int epoll_wait(int epfd, ref EpollEvent events, int maxevents, int timeout);
 }
