@@ -23,7 +23,17 @@ internal sealed class SocketEvents
     internal uint Generation { get; }
 
     public Readiness Readable { get; } = new();
-    public Readiness Writable { get; } = new();
+
+    /// <summary>
+    /// Made when a send first has to wait (most sockets never fill their send buffer): until then
+    /// the loop's writable reports touch nothing, and an idle connection carries one readiness,
+    /// not two. It starts ready, so its first wait returns at once and the send is tried again:
+    /// a report that came before it existed is not lost.
+    /// </summary>
+    public Readiness Writable => Volatile.Read(ref _writable) ?? CreateWritable();
+
+    private Readiness? _writable;
+    private int _closed;
 
     /// <summary>
     /// The peer closed its side or the socket failed: the kernel will not report it again, so a
@@ -40,15 +50,26 @@ internal sealed class SocketEvents
         if ((events & (EventLoop.In | EventLoop.RdHup | EventLoop.Hup | EventLoop.Err)) != 0)
             Readable.Signal();
         if ((events & (EventLoop.Out | EventLoop.Hup | EventLoop.Err)) != 0)
-            Writable.Signal();
+            Volatile.Read(ref _writable)?.Signal();
+    }
+
+    private Readiness CreateWritable()
+    {
+        var created = new Readiness();
+        var writable = Interlocked.CompareExchange(ref _writable, created, null) ?? created;
+        // Close may have run meanwhile without seeing it; both sides fence, so one of them closes it.
+        if (Volatile.Read(ref _closed) != 0)
+            writable.Close();
+        return writable;
     }
 
     /// <summary>Stops reporting this socket; a read or a send waiting for it fails with an <see cref="IOException"/>.</summary>
     public void Close()
     {
+        Interlocked.Exchange(ref _closed, 1);
         _loop.Remove(this);
         Readable.Close();
-        Writable.Close();
+        Volatile.Read(ref _writable)?.Close();
     }
 }
 

@@ -204,6 +204,19 @@ public abstract class SocketDuplexTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Closing_the_connection_ends_a_flush_waiting_for_the_peer_to_read()
+    {
+        var writer = (SocketWriter)_duplex.Output;
+        writer.Send(Pattern(32 * 1024 * 1024)); // more than both socket buffers hold: the flush has to wait
+        var flush = writer.FlushAsync();
+        Assert.False(flush.IsCompleted);
+
+        await _duplex.DisposeAsync();
+
+        await Assert.ThrowsAnyAsync<IOException>(() => flush.AsTask().WaitAsync(Limit));
+    }
+
+    [Fact]
     public async Task A_read_waiting_for_data_ends_when_its_token_is_cancelled_and_the_next_read_gets_the_data()
     {
         using var cancel = new CancellationTokenSource();
