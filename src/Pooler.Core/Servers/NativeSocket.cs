@@ -24,34 +24,14 @@ internal static class NativeSocket
     private const int MSG_NOSIGNAL = 0x4000; // a peer that is gone gives EPIPE, not SIGPIPE
 
     /// <summary>Receives into <paramref name="buffer"/>: the count (0 at the peer's end), or 0 with <paramref name="error"/> set.</summary>
-    public static int Receive(SafeSocketHandle handle, Span<byte> buffer, out SocketError error)
-    {
-        var added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            var fd = (int)handle.DangerousGetHandle();
-            while (true)
-            {
-                var count = recv(fd, ref MemoryMarshal.GetReference(buffer), buffer.Length, 0);
-                if (count >= 0)
-                {
-                    error = SocketError.Success;
-                    return (int)count;
-                }
-                if (Failed(out error))
-                    return 0;
-            }
-        }
-        finally
-        {
-            if (added)
-                handle.DangerousRelease();
-        }
-    }
+    public static int Receive(SafeSocketHandle handle, Span<byte> buffer, out SocketError error) =>
+        Call(handle, send: false, ref MemoryMarshal.GetReference(buffer), buffer.Length, out error);
 
     /// <summary>Sends what the socket takes of <paramref name="bytes"/>: the count, or 0 with <paramref name="error"/> set.</summary>
-    public static int Send(SafeSocketHandle handle, ReadOnlySpan<byte> bytes, out SocketError error)
+    public static int Send(SafeSocketHandle handle, ReadOnlySpan<byte> bytes, out SocketError error) =>
+        Call(handle, send: true, ref MemoryMarshal.GetReference(bytes), bytes.Length, out error);
+
+    private static int Call(SafeSocketHandle handle, bool send, ref byte buffer, int length, out SocketError error)
     {
         var added = false;
         try
@@ -60,7 +40,9 @@ internal static class NativeSocket
             var fd = (int)handle.DangerousGetHandle();
             while (true)
             {
-                var count = send(fd, ref MemoryMarshal.GetReference(bytes), bytes.Length, MSG_NOSIGNAL);
+                var count = send
+                    ? NativeSocket.send(fd, ref buffer, length, MSG_NOSIGNAL)
+                    : recv(fd, ref buffer, length, 0);
                 if (count >= 0)
                 {
                     error = SocketError.Success;
