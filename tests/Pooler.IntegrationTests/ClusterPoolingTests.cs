@@ -271,6 +271,30 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
     }
 
     [Fact]
+    public async Task A_relay_still_logging_in_when_its_node_shuts_down_is_refused_and_does_not_hold_up_the_shutdown()
+    {
+        // An entry node whose relay is mid-handshake when the owner begins to leave must hear so
+        // (it then looks the pool up again), not be half let in and kept waiting for shutdown_timeout.
+        await using var cluster = await PoolerCluster.StartAsync(postgres.Server, nodeCount: 1, general: "shutdown_timeout = 60000");
+        var node = cluster[0];
+        await using var relay = await WireClient.ConnectAsync(node.Host, node.RelayPort);
+        var nonce = await relay.ReadMessageAsync();
+        Assert.Equal((byte)'N', nonce.Type); // the node's challenge: the relay's login has begun
+
+        var clock = Stopwatch.StartNew();
+        var stopped = node.StopAsync(TimeSpan.FromSeconds(40));
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var answer = await relay.ReadMessageAsync(wait.Token);
+        Assert.True(answer.Type == (byte)'E', $"expected an ErrorResponse, got {answer}\n{cluster.Output}");
+        var error = ErrorResponse.Read(answer.Payload);
+        Assert.Equal("57P01", error.SqlState);
+        Assert.Contains("shutting down", error.Message);
+        Assert.Equal(0, await stopped);
+        output.WriteLine($"refused with {error.SqlState} \"{error.Message}\"; the node exited {clock.Elapsed.TotalSeconds:0.0} s after SIGTERM");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the node took {clock.Elapsed.TotalSeconds:0.0} s to stop\n{cluster.Output}");
+    }
+
+    [Fact]
     public async Task An_operator_moves_the_pool_to_another_node_and_its_clients_follow()
     {
         await using var cluster = await PoolerCluster.StartAsync(postgres.Server, poolSize: 2);

@@ -25,6 +25,19 @@ public sealed partial class ClientSession
     /// <summary>The node is shutting down: a client between transactions leaves now, others after theirs.</summary>
     private void OnNodeStopping()
     {
+        if (Interlocked.CompareExchange(ref _loginPhase, StoppedDuringLogin, LoggingIn) == LoggingIn)
+        {
+            // Still logging in, and the login writes to the client: it is cut short and answers
+            // there (see RunAsync); a login that has just finished calls here again.
+            try
+            {
+                Volatile.Read(ref _login)?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            return;
+        }
         var lease = _lease;
         if (lease is not null)
         {
@@ -79,6 +92,11 @@ public sealed partial class ClientSession
     }
 
     private int _releaseAsked;
+
+    // Login phases: shutdown must not write to a client whose login is writing to it.
+    private const int LoggingIn = 0, LoggedIn = 1, StoppedDuringLogin = 2;
+    private int _loginPhase;
+    private CancellationTokenSource? _login;
 
     /// <summary>
     /// Statement mode: the client opened a transaction block. Its server connection is closed (the

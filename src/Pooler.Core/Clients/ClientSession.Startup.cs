@@ -30,6 +30,9 @@ public sealed partial class ClientSession
         var loginTimeout = General.ClientLoginTimeout > TimeSpan.Zero ? General.ClientLoginTimeout : Timeout.InfiniteTimeSpan;
         using var login = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         login.CancelAfter(loginTimeout);
+        Volatile.Write(ref _login, login);
+        if (Volatile.Read(ref _loginPhase) == StoppedDuringLogin)
+            login.Cancel(); // shutdown began before this session started
         bool loggedIn;
         try
         {
@@ -44,6 +47,13 @@ public sealed partial class ClientSession
                     return;
                 loggedIn = await LoginAsync(startup, login.Token);
             }
+        }
+        catch (OperationCanceledException) when (Volatile.Read(ref _loginPhase) == StoppedDuringLogin && !_closing.IsCancellationRequested)
+        {
+            // A relayed client's entry node takes this as "try again": by then the pool has moved on.
+            await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.AdminShutdown,
+                "terminating connection: Pooler is shutting down", hint: "reconnect to another Pooler node");
+            return;
         }
         catch (OperationCanceledException) when (login.IsCancellationRequested && !_closing.IsCancellationRequested)
         {
@@ -60,9 +70,13 @@ public sealed partial class ClientSession
             await PipeMessages.WriteErrorAsync(Output, ErrorSeverity.Fatal, SqlState.ProtocolViolation, e.Message);
             return;
         }
-        if (loggedIn && _admin)
+        if (!loggedIn)
+            return;
+        if (Interlocked.Exchange(ref _loginPhase, LoggedIn) == StoppedDuringLogin)
+            OnNodeStopping(); // shutdown began as the login finished: now it can be answered
+        if (_admin)
             await new Admin.AdminConsole(_services.Admin!, General.MaxMessageSize).RunAsync(Input, Output, _closing.Token);
-        else if (loggedIn)
+        else
             await ForwardAsync();
     }
 
