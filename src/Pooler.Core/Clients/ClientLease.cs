@@ -64,6 +64,13 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
             return Statements!.OnResponse(type);
     }
 
+    /// <summary>Server loop: a ParseComplete or CloseComplete taken as it is, or false to ask <see cref="OnStatementResponse"/>.</summary>
+    public bool TryForwardStatementResponse(byte type)
+    {
+        lock (Gate)
+            return Statements!.TryForward(type);
+    }
+
     /// <summary>Where this lease's queries, transactions and bytes are counted (null: not counted).</summary>
     public Stats.PoolCounters? Counters { get; init; }
 

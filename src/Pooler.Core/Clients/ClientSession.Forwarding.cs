@@ -189,7 +189,7 @@ public sealed partial class ClientSession
                         outcome = next;
                     break;
                 }
-                if (tracker is not null && MayNameStatement(header.Type))
+                if (tracker is not null && MayNameStatement(header.Type) && !PassesAsItIs(lease, tracker, rest, header))
                 {
                     // What comes before goes first; then the message, as the server must see it.
                     sent += WriteRun(lease, input.Slice(run, rest.Start));

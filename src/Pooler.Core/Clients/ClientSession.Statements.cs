@@ -46,6 +46,53 @@ public sealed partial class ClientSession
         or FrontendMessageType.Describe or FrontendMessageType.Close or FrontendMessageType.Query;
 
     /// <summary>
+    /// The extended protocol's common case, decided on the message's first bytes: a Parse of the
+    /// unnamed statement (not DEALLOCATE or DISCARD), a Bind of it, a Describe or Close of a portal
+    /// or of the unnamed statement. True: the message passes on as it is, in the same run as the
+    /// bytes around it (its answer is noted, and a Parse's SQL looked at for session state). False:
+    /// <see cref="RewriteStatementMessage"/> must look at it.
+    /// </summary>
+    private bool PassesAsItIs(ClientLease lease, StatementTracker tracker, in ReadOnlySequence<byte> message, in FrameHeader header)
+    {
+        var span = message.FirstSpan;
+        if (span.Length <= FrameScanner.HeaderLength)
+            return false;
+        if (header.Type == FrontendMessageType.Bind)
+        {
+            // Only the names lead a Bind; its parameters may not have arrived yet.
+            var names = span.Slice(FrameScanner.HeaderLength, (int)Math.Min(span.Length, header.FrameLength) - FrameScanner.HeaderLength);
+            var portalEnd = names.IndexOf((byte)0);
+            return portalEnd >= 0 && portalEnd + 1 < names.Length && names[portalEnd + 1] == 0;
+        }
+        if (span.Length < header.FrameLength || header.PayloadLength < 2)
+            return false;
+        var payload = span.Slice(FrameScanner.HeaderLength, header.PayloadLength);
+        var readyAt = tracker.ReadyAt(lease.Pending);
+        switch (header.Type)
+        {
+            case FrontendMessageType.Parse when payload[0] == 0:
+            {
+                var text = payload[1..];
+                var textEnd = text.IndexOf((byte)0);
+                if (textEnd < 0 || StatementCommand.MayBeOne(text[..textEnd]))
+                    return false;
+                NoteSessionState(lease, text[..textEnd]);
+                if (tracker.Capacity > 0)
+                    tracker.Expect(new StatementFixup(BackendMessageType.ParseComplete, StatementResponse.Forward, readyAt));
+                return true;
+            }
+            case FrontendMessageType.Describe when payload[0] == (byte)'P' || payload[1] == 0:
+                return true;
+            case FrontendMessageType.Close when payload[0] == (byte)'P' || payload[1] == 0:
+                if (tracker.Capacity > 0)
+                    tracker.Expect(new StatementFixup(BackendMessageType.CloseComplete, StatementResponse.Forward, readyAt));
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
     /// Looks at one client message that may name a prepared statement (<paramref name="message"/>
     /// starts at its header). <see cref="Rewrite.Rewritten"/>: what the server must get instead was
     /// written, and <paramref name="consumed"/> bytes of the message are taken (the rest of a Bind

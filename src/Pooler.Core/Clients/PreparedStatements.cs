@@ -91,6 +91,10 @@ internal readonly record struct StatementFixup(byte Expect, StatementResponse Ac
     public string? RemovedFromServer { get; init; }
     public string? ClientName { get; init; }
     public PreparedStatement? ClientBefore { get; init; }
+
+    /// <summary>An answer passed on as it is, with nothing to undo (an unnamed statement's, a portal's).</summary>
+    public bool IsPlain => Action == StatementResponse.Forward && AddedOnServer is null && RemovedFromServer is null &&
+                           ClientName is null && ClientBefore is null;
 }
 
 /// <summary>
@@ -99,10 +103,23 @@ internal readonly record struct StatementFixup(byte Expect, StatementResponse Ac
 /// its entry behind; the ReadyForQuery that ends the batch removes such entries and undoes what
 /// they registered, so a failed Parse leaves nothing half-registered.
 /// </summary>
+/// <remarks>
+/// Plain answers of one kind in one batch in a row are one entry with a count, and the oldest
+/// entry is held in a field: the common lease (an unnamed Parse per batch) allocates nothing here.
+/// </remarks>
 internal sealed class StatementTracker(ServerStatements server, ClientStatements client, long leaseStamp, int capacity)
 {
-    private Queue<StatementFixup>? _expected;
-    private long _ready; // ReadyForQuery messages seen during the lease
+    private struct Owed
+    {
+        public StatementFixup Fixup;
+        public int Times; // how many answers in a row this entry stands for (plain ones only run above 1)
+    }
+
+    private Owed _oldest;   // Times == 0: nothing is owed (and _later is empty)
+    private Owed[]? _later; // a ring of the entries after the oldest
+    private int _laterStart;
+    private int _laterCount;
+    private long _ready;    // ReadyForQuery messages seen during the lease
 
     public ServerStatements Server { get; } = server;
     public ClientStatements Client { get; } = client;
@@ -114,14 +131,68 @@ internal sealed class StatementTracker(ServerStatements server, ClientStatements
     /// <summary>The ReadyForQuery count at which a message written now has been answered (or skipped).</summary>
     public long ReadyAt(int pending) => _ready + pending;
 
-    public void Expect(in StatementFixup fixup) => (_expected ??= new Queue<StatementFixup>()).Enqueue(fixup);
+    public void Expect(in StatementFixup fixup)
+    {
+        if (_oldest.Times == 0)
+        {
+            _oldest = new Owed { Fixup = fixup, Times = 1 };
+            return;
+        }
+        ref var newest = ref _laterCount == 0 ? ref _oldest : ref _later![(_laterStart + _laterCount - 1) % _later.Length];
+        if (fixup.IsPlain && newest.Fixup.IsPlain && newest.Fixup.Expect == fixup.Expect && newest.Fixup.ReadyAt == fixup.ReadyAt)
+        {
+            newest.Times++;
+            return;
+        }
+        if (_later is null || _laterCount == _later.Length)
+            GrowLater();
+        _later![(_laterStart + _laterCount) % _later.Length] = new Owed { Fixup = fixup, Times = 1 };
+        _laterCount++;
+    }
+
+    private void GrowLater()
+    {
+        var grown = new Owed[Math.Max(4, (_later?.Length ?? 0) * 2)];
+        for (var i = 0; i < _laterCount; i++)
+            grown[i] = _later![(_laterStart + i) % _later.Length];
+        _later = grown;
+        _laterStart = 0;
+    }
 
     /// <summary>Server side: a ParseComplete or CloseComplete arrived.</summary>
     public StatementResponse OnResponse(byte type)
     {
-        if (_expected is not { Count: > 0 } expected || expected.Peek().Expect != type)
+        if (_oldest.Times == 0 || _oldest.Fixup.Expect != type)
             return StatementResponse.Forward; // not one of ours (cannot happen while every Parse and Close is tracked)
-        return expected.Dequeue().Action;
+        var action = _oldest.Fixup.Action;
+        if (--_oldest.Times == 0)
+            DropOldest();
+        return action;
+    }
+
+    /// <summary>
+    /// Server side: takes the answer as <see cref="OnResponse"/> would when that is to pass it on
+    /// as it is; false (and nothing taken) when it is to be dropped or replaced.
+    /// </summary>
+    public bool TryForward(byte type)
+    {
+        if (_oldest.Times > 0 && _oldest.Fixup.Expect == type && _oldest.Fixup.Action != StatementResponse.Forward)
+            return false;
+        OnResponse(type);
+        return true;
+    }
+
+    private void DropOldest()
+    {
+        if (_laterCount == 0)
+        {
+            _oldest = default;
+            return;
+        }
+        _oldest = _later![_laterStart];
+        _later[_laterStart] = default;
+        _laterStart = (_laterStart + 1) % _later.Length;
+        _laterCount--;
     }
 
     /// <summary>Server side: a ReadyForQuery ended a batch; whatever it skipped is undone.</summary>
@@ -129,8 +200,12 @@ internal sealed class StatementTracker(ServerStatements server, ClientStatements
     {
         _ready++;
         List<StatementFixup>? skipped = null;
-        while (_expected is { Count: > 0 } expected && expected.Peek().ReadyAt < _ready)
-            (skipped ??= []).Add(expected.Dequeue());
+        while (_oldest.Times > 0 && _oldest.Fixup.ReadyAt < _ready)
+        {
+            if (!_oldest.Fixup.IsPlain)
+                (skipped ??= []).Add(_oldest.Fixup);
+            DropOldest();
+        }
         // Latest first, so a Parse and a Close of one name in the same failed batch unwind in order.
         for (var i = (skipped?.Count ?? 0) - 1; i >= 0; i--)
             Undo(skipped![i]);

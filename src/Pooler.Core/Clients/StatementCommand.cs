@@ -23,16 +23,26 @@ public readonly record struct StatementCommand(StatementCommandKind Kind, string
     /// <summary>Reads a Query message's text (UTF-8, with or without its NUL).</summary>
     public static StatementCommand Read(ReadOnlySpan<byte> query)
     {
-        // Most queries start with SELECT, INSERT ...: decide on the first byte without decoding.
-        var start = 0;
-        while (start < query.Length && query[start] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
-            start++;
-        if (start == query.Length || query[start] is not ((byte)'d' or (byte)'D' or (byte)'/' or (byte)'-'))
+        if (!MayBeOne(query, out var start))
             return Other;
         var end = query.Length;
         while (end > start && query[end - 1] == 0)
             end--;
         return Read(Encoding.UTF8.GetString(query[start..end]));
+    }
+
+    /// <summary>
+    /// False when the text (UTF-8) is certainly not DEALLOCATE or DISCARD, decided on its first
+    /// byte: most queries start with SELECT, INSERT ... (a comment may hide either, so it says maybe).
+    /// </summary>
+    public static bool MayBeOne(ReadOnlySpan<byte> query) => MayBeOne(query, out _);
+
+    private static bool MayBeOne(ReadOnlySpan<byte> query, out int start)
+    {
+        start = 0;
+        while (start < query.Length && query[start] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+            start++;
+        return start < query.Length && query[start] is (byte)'d' or (byte)'D' or (byte)'/' or (byte)'-';
     }
 
     public static StatementCommand Read(string sql)

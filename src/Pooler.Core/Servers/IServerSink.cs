@@ -74,4 +74,10 @@ public interface IServerSink
 
     /// <summary>Called with each ParseComplete and CloseComplete when <see cref="TracksStatements"/>.</summary>
     StatementResponse OnStatementResponse(byte type) => StatementResponse.Forward;
+
+    /// <summary>
+    /// The same answer as <see cref="OnStatementResponse"/> when it is <see cref="StatementResponse.Forward"/>
+    /// (and then it counts as given); false, with nothing taken, when it would be anything else.
+    /// </summary>
+    bool TryForwardStatementResponse(byte type) => true;
 }

@@ -75,7 +75,7 @@ public sealed partial class ServerConnection
         {
             // The common case, on the span: the messages that pass through unchanged (a query's
             // rows and completion) up to the first one to look at (its ReadyForQuery).
-            var passed = PassThroughLength(buffer.FirstSpan, statements);
+            var passed = PassThroughLength(buffer.FirstSpan, statements ? sink : null);
             rest = buffer.Slice(passed);
             pending = buffer.Slice(0, passed);
         }
@@ -176,7 +176,7 @@ public sealed partial class ServerConnection
     /// through unchanged (the rest of one already begun, then whole or partial messages), stopping
     /// at the first header that is incomplete, invalid or of a message <see cref="Process"/> inspects.
     /// </summary>
-    private int PassThroughLength(ReadOnlySpan<byte> span, bool statements)
+    private int PassThroughLength(ReadOnlySpan<byte> span, IServerSink? statements)
     {
         var offset = 0;
         while (offset < span.Length)
@@ -189,8 +189,11 @@ public sealed partial class ServerConnection
                 continue;
             }
             if (FrameScanner.TryReadHeader(span[offset..], _maxMessageSize, out var header) != FrameStatus.Complete ||
-                header.Type is BackendMessageType.ReadyForQuery or BackendMessageType.ParameterStatus ||
-                (statements && header.Type is BackendMessageType.ParseComplete or BackendMessageType.CloseComplete))
+                header.Type is BackendMessageType.ReadyForQuery or BackendMessageType.ParameterStatus)
+                break;
+            // An unnamed statement's ParseComplete passes here; one Pooler must drop or replace stops the run.
+            if (statements is not null && header.Type is BackendMessageType.ParseComplete or BackendMessageType.CloseComplete &&
+                (span.Length - offset < header.FrameLength || !statements.TryForwardStatementResponse(header.Type)))
                 break;
             _remaining = header.FrameLength;
         }
