@@ -21,6 +21,7 @@ internal static class NativeSocket
         ECONNABORTED = 103, ECONNRESET = 104, ENOTCONN = 107, ESHUTDOWN = 108, ETIMEDOUT = 110,
         EHOSTUNREACH = 113;
 
+    private const int MSG_DONTWAIT = 0x40;   // never blocks, whatever the socket's mode (see SuppressGCTransition below)
     private const int MSG_NOSIGNAL = 0x4000; // a peer that is gone gives EPIPE, not SIGPIPE
 
     /// <summary>Receives into <paramref name="buffer"/>: the count (0 at the peer's end), or 0 with <paramref name="error"/> set.</summary>
@@ -41,8 +42,8 @@ internal static class NativeSocket
             while (true)
             {
                 var count = send
-                    ? NativeSocket.send(fd, ref buffer, length, MSG_NOSIGNAL)
-                    : recv(fd, ref buffer, length, 0);
+                    ? NativeSocket.send(fd, ref buffer, length, MSG_NOSIGNAL | MSG_DONTWAIT)
+                    : recv(fd, ref buffer, length, MSG_DONTWAIT);
                 if (count >= 0)
                 {
                     error = SocketError.Success;
@@ -79,9 +80,12 @@ internal static class NativeSocket
         return error != SocketError.Interrupted;
     }
 
-    [DllImport("libc")]
+    // Without the GC transition: the calls never block (MSG_DONTWAIT) and take microseconds, so a
+    // garbage collection waiting for this thread waits no longer than that; the transition's
+    // bookkeeping (a frame, thread-local lookups) cost more user time than the calls' own code.
+    [DllImport("libc"), SuppressGCTransition]
     private static extern nint recv(int fd, ref byte buffer, nint length, int flags);
 
-    [DllImport("libc")]
+    [DllImport("libc"), SuppressGCTransition]
     private static extern nint send(int fd, ref byte buffer, nint length, int flags);
 }

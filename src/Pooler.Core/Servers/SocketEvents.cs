@@ -299,7 +299,11 @@ internal sealed class EventLoop
         var ready = GC.AllocateArray<EpollEvent>(256, pinned: true); // handed to the kernel as it is, not copied
         while (true)
         {
-            var count = epoll_wait(_epoll, ref ready[0], ready.Length, -1);
+            // Under load events are waiting: a poll without the GC transition finds them; only
+            // when there are none does the loop block (through the ordinary, transitioning call).
+            var count = epoll_poll(_epoll, ref ready[0], ready.Length, 0);
+            if (count == 0)
+                count = epoll_wait(_epoll, ref ready[0], ready.Length, -1);
             if (count < 0)
             {
                 var errno = Marshal.GetLastSystemError();
@@ -344,4 +348,8 @@ internal sealed class EventLoop
     // errno is read right after the call (Marshal.GetLastSystemError): the stub need not save it.
     [DllImport("libc")]
     private static extern int epoll_wait(int epfd, ref EpollEvent events, int maxevents, int timeout);
+
+    /// <summary>epoll_wait with timeout 0 only: it returns at once, so it may skip the GC transition.</summary>
+    [DllImport("libc", EntryPoint = "epoll_wait"), SuppressGCTransition]
+    private static extern int epoll_poll(int epfd, ref EpollEvent events, int maxevents, int timeout);
 }
