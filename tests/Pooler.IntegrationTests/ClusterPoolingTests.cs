@@ -230,14 +230,16 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
         var busy = Enumerable.Range(0, 6).Select(async id =>
         {
             var node = survivors[id % survivors.Count];
-            var connection = await node.OpenAsync();
+            NpgsqlConnection? connection = null;
             while (!stop.IsCancellationRequested)
             {
                 try
                 {
-                    if (connection.State != System.Data.ConnectionState.Open)
+                    if (connection?.State != System.Data.ConnectionState.Open)
                     {
-                        await connection.DisposeAsync();
+                        if (connection is not null)
+                            await connection.DisposeAsync();
+                        connection = null;
                         connection = await node.OpenAsync();
                     }
                     await using var transaction = await connection.BeginTransactionAsync();
@@ -251,16 +253,29 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
                 }
                 await Task.Delay(20);
             }
-            await connection.DisposeAsync();
+            if (connection is not null)
+                await connection.DisposeAsync();
         }).ToList();
 
         await Task.Delay(500);
         var clock = Stopwatch.StartNew();
         Assert.Equal(0, await owner.StopAsync(TimeSpan.FromSeconds(60)));
         var before = completed.ToDictionary(c => c.Key, c => c.Value);
-        await Eventually.WaitUntilAsync(() => Task.FromResult(
-                Enumerable.Range(0, 6).All(id => completed.GetValueOrDefault(id) > before.GetValueOrDefault(id) + 3)),
-            TimeSpan.FromSeconds(60), $"every client is served by the pool's new owner\n{cluster.Output}");
+        try
+        {
+            await Eventually.WaitUntilAsync(() => Task.FromResult(
+                    Enumerable.Range(0, 6).All(id => completed.GetValueOrDefault(id) > before.GetValueOrDefault(id) + 3)),
+                TimeSpan.FromSeconds(60), () =>
+                    $"every client is served by the pool's new owner; transactions per client before the owner left: " +
+                    $"{string.Join(", ", Enumerable.Range(0, 6).Select(id => $"{id}={before.GetValueOrDefault(id)}"))}, now: " +
+                    $"{string.Join(", ", Enumerable.Range(0, 6).Select(id => $"{id}={completed.GetValueOrDefault(id)}"))}; " +
+                    $"errors: [{string.Join("; ", errors)}]");
+        }
+        catch (TimeoutException e)
+        {
+            // Where each node's clients are stuck (waiting for a server, active on a relay ...).
+            throw new TimeoutException($"{e.Message}\n{await ClientStatesAsync(survivors)}\n{cluster.Output}");
+        }
         stop.Cancel();
         await Task.WhenAll(busy);
 
@@ -268,6 +283,28 @@ public sealed class ClusterPoolingTests(PostgresFixture postgres, ITestOutputHel
         Assert.True(errors.IsEmpty, string.Join("\n", errors) + "\n" + cluster.Output);
         var newOwner = cluster.Running.Single(n => n.Process.Lines.Any(l => l.Contains(SupervisorStarted, StringComparison.Ordinal)));
         Assert.NotEqual(owner, newOwner);
+    }
+
+    /// <summary>SHOW CLIENTS on each node, one line per client, for a failure message.</summary>
+    private static async Task<string> ClientStatesAsync(IEnumerable<PoolerClusterNode> nodes)
+    {
+        var lines = new List<string>();
+        foreach (var node in nodes)
+        {
+            try
+            {
+                await using var console = await AdminConsole.OpenAsync(node.Host, node.Port);
+                var clients = await AdminConsole.QueryAsync(console, "SHOW CLIENTS");
+                lines.AddRange(clients.Rows.Select(row => $"{node.Name} client: " +
+                    string.Join(" ", row.Where(c => c.Key is "user" or "database" or "state" or "port" or "connect_time" or
+                        "request_time" or "wait" or "wait_us" or "link").Select(c => $"{c.Key}={c.Value}"))));
+            }
+            catch (Exception e) when (e is NpgsqlException or PostgresException)
+            {
+                lines.Add($"{node.Name}: SHOW CLIENTS failed: {e.Message}");
+            }
+        }
+        return string.Join("\n", lines);
     }
 
     [Fact]

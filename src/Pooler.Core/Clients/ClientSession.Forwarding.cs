@@ -469,11 +469,11 @@ public sealed partial class ClientSession
             try
             {
                 target = target with { Relay = target.Relay! with { Settings = RelaySettings() } };
-                var relay = await ServerConnection.ConnectAsync(target, _closing.Token);
                 // An entry node holds its relay for the session; a relayed session passing one
                 // transaction on (its pool moved) gives it up at the transaction's end.
-                var lease = new ClientLease(this, relay, Output, _relayed ? PoolMode.Transaction : PoolMode.Session) { Counters = _counters };
-                relay.Attach(lease);
+                ClientLease? lease = null;
+                var relay = await ServerConnection.ConnectAsync(target, _closing.Token, lend: server =>
+                    lease = new ClientLease(this, server, Output, _relayed ? PoolMode.Transaction : PoolMode.Session) { Counters = _counters });
                 _lastRelay = relay;
                 _lease = lease;
                 return lease;

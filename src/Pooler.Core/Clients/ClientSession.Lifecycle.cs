@@ -38,6 +38,8 @@ public sealed partial class ClientSession
             }
             return;
         }
+        if (_relayed && Volatile.Read(ref _waitingSince) != 0)
+            return; // in line for a server: the release is asked for when that transaction ends (OnLeaseEnded)
         var lease = _lease;
         if (lease is not null)
         {

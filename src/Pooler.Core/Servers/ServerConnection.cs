@@ -99,8 +99,15 @@ public sealed partial class ServerConnection : IAsyncDisposable
 
     public override string ToString() => $"server-{Id} ({Target})";
 
-    /// <summary>Connects, authenticates with whatever the server asks, and starts the reader loop.</summary>
-    public static async Task<ServerConnection> ConnectAsync(ServerTarget target, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects, authenticates with whatever the server asks, and starts the reader loop. With
+    /// <paramref name="lend"/>, the connection is lent to the sink it makes before anything after
+    /// the login is read: a relay's owner can ask for the relay back right after its login (it is
+    /// shutting down), in the same packet as the login's ReadyForQuery, and that request must reach
+    /// the lease, not be read as an unsolicited message.
+    /// </summary>
+    public static async Task<ServerConnection> ConnectAsync(ServerTarget target, CancellationToken cancellationToken,
+        Func<ServerConnection, IServerSink>? lend = null)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (target.ConnectTimeout > TimeSpan.Zero)
@@ -137,6 +144,8 @@ public sealed partial class ServerConnection : IAsyncDisposable
                 _ => new ServerLoginException(SqlState.ConnectionFailure, $"login to server {target} failed: {e.Message}"),
             };
         }
+        if (lend is not null)
+            server.Attach(lend(server));
         _ = server.ReadLoopAsync();
         return server;
     }
