@@ -171,8 +171,9 @@ public sealed partial class ClientSession
         var parameters = _relayTarget is null ? null : _services.Node.KnownServerParameters(_poolConfig.Name);
         if (parameters is null)
         {
-            var reply = await RequestAsync(_services.PoolRegion,
-                _ => new PoolEnvelope(_poolConfig.Name, new GetServerParameters(_userName))).WaitAsync(cancellationToken);
+            if (await AskServerParametersAsync(cancellationToken) is not { } reply)
+                return await FailLoginAsync(SqlState.ConnectionFailure,
+                    $"pool {_poolConfig.Name} did not answer within {PoolLookupLimit.TotalSeconds:0} s (it is moving or its node failed); try again");
             if (reply is CheckoutFailed failed)
                 return await FailLoginAsync(failed.SqlState, failed.Message);
             parameters = ((CurrentServerParameters)reply).Parameters;
@@ -259,6 +260,8 @@ public sealed partial class ClientSession
             catch (AskTimeoutException)
             {
                 // The pool is moving (hand-off, or its node failed and is not yet downed): ask again.
+                _log.LogDebug("client {Client}: no answer from pool {Pool} within {Attempt} ms; asking again", Id, pool,
+                    PoolLookupAttempt.TotalMilliseconds);
             }
             if (location is not null)
             {
@@ -297,6 +300,38 @@ public sealed partial class ClientSession
             await Task.Delay(PoolLookupRetry, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Asks the pool for the server parameters a login reports (the pool opens a server connection
+    /// first if it has none). Asked again every <see cref="ParametersAttempt"/>: a request that
+    /// reached the pool while it was being handed to another node is dropped, and the pool's new
+    /// home answers the next one. Null when no answer came within <see cref="PoolLookupLimit"/>.
+    /// </summary>
+    private async Task<object?> AskServerParametersAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + PoolLookupLimit;
+        while (true)
+        {
+            var request = RequestAsync(_services.PoolRegion, _ => new PoolEnvelope(_poolConfig!.Name, new GetServerParameters(_userName)));
+            try
+            {
+                return await request.WaitAsync(ParametersAttempt, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                if (DateTime.UtcNow > deadline)
+                    return null;
+                _log.LogDebug("client {Client}: pool {Pool} has not reported its server parameters within {Attempt} ms; asking again",
+                    Id, _poolConfig!.Name, ParametersAttempt.TotalMilliseconds);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Longer than a pool lookup: the pool may have to open its first server connection to answer
+    /// (its supervisor answers every request it holds once that is done).
+    /// </summary>
+    private static readonly TimeSpan ParametersAttempt = TimeSpan.FromSeconds(2);
 
     private static readonly TimeSpan PoolLookupAttempt = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PoolLookupRetry = TimeSpan.FromMilliseconds(200);
