@@ -110,6 +110,8 @@ internal sealed class SocketDuplex : IAsyncDisposable, IDuplexPipe
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            // A flush deferred to the end of the loop's batch (a goodbye, an error) goes out first.
+            ((SocketWriter)Output).SendDeferred();
             Socket.Dispose();
             _events?.Close();
         }

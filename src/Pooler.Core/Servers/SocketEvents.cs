@@ -191,6 +191,10 @@ internal sealed class Readiness : IValueTaskSource
 /// several layers to an awaiting task. Here a socket is registered once, edge-triggered, and a
 /// read waits only after the kernel said its queue was empty: a receive that returned less than
 /// it asked for drained it (<see cref="SocketReader"/>). Sockets are spread over the loops round-robin.
+/// The flushes made on a loop's thread while it handles a batch of events send when the batch is
+/// done (<see cref="SocketWriter"/>): each send wakes a backend or a client, which would otherwise
+/// preempt the loop in the middle of the batch (on 2 cores, 0.25 times per transaction at 200
+/// clients; 0.16 with the sends at the end).
 /// </summary>
 internal sealed class EventLoop
 {
@@ -294,8 +298,19 @@ internal sealed class EventLoop
         }
     }
 
+    [ThreadStatic] private static EventLoop? t_current;
+
+    /// <summary>The loop whose thread this is, else null.</summary>
+    internal static EventLoop? Current => t_current;
+
+    private readonly Queue<SocketWriter> _deferred = new(); // touched by the loop's thread only
+
+    /// <summary>Sends <paramref name="writer"/>'s flush once this batch of events is handled.</summary>
+    internal void Defer(SocketWriter writer) => _deferred.Enqueue(writer);
+
     private void Run()
     {
+        t_current = this;
         var ready = GC.AllocateArray<EpollEvent>(256, pinned: true); // handed to the kernel as it is, not copied
         while (true)
         {
@@ -323,6 +338,19 @@ internal sealed class EventLoop
                 try
                 {
                     events.OnEvents(ready[i].Events);
+                }
+                catch (Exception e)
+                {
+                    Console.Error.WriteLine($"pooler: unhandled error on the I/O loop: {e}");
+                }
+            }
+            // The batch's sends go out together, after its events: the tasks they wake (backends,
+            // clients) then find the loop done with the batch instead of preempting it midway.
+            while (_deferred.TryDequeue(out var writer))
+            {
+                try
+                {
+                    writer.SendDeferred();
                 }
                 catch (Exception e)
                 {

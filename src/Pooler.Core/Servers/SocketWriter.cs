@@ -2,19 +2,29 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace Pooler.Core.Servers;
 
 /// <summary>
 /// A socket's send side as a <see cref="PipeWriter"/>: writes gather in a buffer and a flush sends
 /// them with one non-blocking send on the caller's thread; only when the socket cannot take them
-/// all (the peer reads slowly) does the flush wait for an asynchronous send of the rest.
+/// all (the peer reads slowly) does the flush wait for an asynchronous send of the rest. A flush
+/// on an event loop's thread waits for the end of the loop's batch of events, and sends then
+/// (<see cref="EventLoop"/>): its continuation runs there, right after the send.
 /// <see cref="Send"/> skips the buffer: bytes go out at once when nothing is waiting before them.
 /// The socket must be non-blocking (<see cref="Socket.Blocking"/> false). One writer at a time,
 /// and a flush must complete before the next write, as for any pipe.
 /// </summary>
-internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool keepBuffer, SocketEvents? events) : PipeWriter
+internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool keepBuffer, SocketEvents? events)
+    : PipeWriter, IValueTaskSource<FlushResult>
 {
+    /// <summary>Bytes up to this many, sent on an event loop's thread, wait for the end of its batch.</summary>
+    private const int DeferLimit = 16 * 1024;
+
+    private ManualResetValueTaskSourceCore<FlushResult> _deferredFlush;
+    private int _deferred; // 1 while a flush waits for the end of the loop's batch
+
     private byte[]? _buffer;
     private int _sent;    // bytes of the buffer already sent
     private int _written; // bytes of the buffer written so far
@@ -46,11 +56,13 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
 
     /// <summary>
     /// Writes <paramref name="bytes"/> and sends them now if nothing written earlier waits to be
-    /// sent; what the socket cannot take at once is kept for the next flush.
+    /// sent; what the socket cannot take at once is kept for the next flush. On an event loop's
+    /// thread, up to <see cref="DeferLimit"/> bytes are only written: the flush that must follow
+    /// sends them at the end of the loop's batch.
     /// </summary>
     public void Send(ReadOnlySpan<byte> bytes)
     {
-        if (_written == _sent && !_completed)
+        if (_written == _sent && !_completed && (bytes.Length > DeferLimit || events is null || EventLoop.Current is null))
         {
             var sent = SendNow(bytes);
             bytes = bytes[sent..];
@@ -65,6 +77,13 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
     {
         if (_written > _sent)
         {
+            if (events is not null && _deferred == 0 && EventLoop.Current is { } loop)
+            {
+                _deferredFlush.Reset();
+                Volatile.Write(ref _deferred, 1);
+                loop.Defer(this);
+                return new ValueTask<FlushResult>(this, _deferredFlush.Version);
+            }
             _sent += SendNow(_buffer.AsSpan(_sent, _written - _sent));
             if (_written > _sent)
                 return FlushRestAsync(cancellationToken);
@@ -72,6 +91,56 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
         Sent();
         return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false));
     }
+
+    /// <summary>
+    /// Sends a deferred flush's bytes now and completes it (its continuation runs here): at the end
+    /// of the loop's batch, or when the socket is about to close. Whoever comes first does it.
+    /// </summary>
+    internal void SendDeferred()
+    {
+        if (Interlocked.Exchange(ref _deferred, 0) == 0)
+            return;
+        try
+        {
+            if (_written > _sent && !_completed)
+                _sent += SendNow(_buffer.AsSpan(_sent, _written - _sent));
+            if (_written > _sent && !_completed)
+            {
+                _ = FinishDeferredAsync();
+                return;
+            }
+            if (_written == _sent)
+                Sent();
+        }
+        catch (Exception e)
+        {
+            _deferredFlush.SetException(e);
+            return;
+        }
+        _deferredFlush.SetResult(new FlushResult(isCanceled: false, isCompleted: false));
+    }
+
+    private async Task FinishDeferredAsync()
+    {
+        FlushResult result;
+        try
+        {
+            result = await FlushRestAsync(CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            _deferredFlush.SetException(e);
+            return;
+        }
+        _deferredFlush.SetResult(result);
+    }
+
+    FlushResult IValueTaskSource<FlushResult>.GetResult(short token) => _deferredFlush.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _deferredFlush.GetStatus(token);
+
+    void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token,
+        ValueTaskSourceOnCompletedFlags flags) => _deferredFlush.OnCompleted(continuation, state, token, flags);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FlushResult> FlushRestAsync(CancellationToken cancellationToken)
@@ -161,6 +230,7 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
     {
         if (_completed)
             return;
+        SendDeferred();
         try
         {
             if (_written > _sent)

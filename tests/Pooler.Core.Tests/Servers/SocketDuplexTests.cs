@@ -322,6 +322,7 @@ public abstract class SocketDuplexTests : IAsyncLifetime
                 var bytes = read.Buffer.ToArray();
                 right.Input.AdvanceTo(read.Buffer.End);
                 ((SocketWriter)right.Output).Send(bytes);
+                await right.Output.FlushAsync();
             }
         }
 
@@ -329,6 +330,7 @@ public abstract class SocketDuplexTests : IAsyncLifetime
         for (var i = 0; i < RoundTrips; i++)
         {
             ((SocketWriter)left.Output).Send(BitConverter.GetBytes(i));
+            await left.Output.FlushAsync();
             var received = 0;
             while (received < 4)
             {
@@ -352,7 +354,7 @@ public abstract class SocketDuplexTests : IAsyncLifetime
         }
     }
 
-    private byte[] ReceiveOnPeer(int length)
+    private protected byte[] ReceiveOnPeer(int length)
     {
         var received = new byte[length];
         var count = 0;
@@ -401,6 +403,52 @@ public sealed class SocketDuplexOnEventLoopTests : SocketDuplexTests
         var result = await reader.ReadAsync().AsTask().WaitAsync(Limit);
 
         Assert.Equal("raced"u8.ToArray(), result.Buffer.ToArray());
+    }
+
+    [Fact]
+    public async Task A_flush_on_the_loop_thread_sends_when_the_batch_is_done_and_completes_after_that()
+    {
+        var writer = (SocketWriter)Duplex.Output;
+        async Task<(bool OnLoop, bool Waited, long Unsent)> Answer()
+        {
+            var read = await Duplex.Input.ReadAsync().ConfigureAwait(false); // continues on the loop's thread
+            Duplex.Input.AdvanceTo(read.Buffer.End);
+            var onLoop = Pooler.Core.Servers.EventLoop.Current is not null;
+            writer.Send("pong"u8);
+            var flush = writer.FlushAsync();
+            var waited = !flush.IsCompleted;
+            await flush.ConfigureAwait(false);
+            return (onLoop, waited, writer.UnflushedBytes);
+        }
+
+        var answer = Answer();
+        Peer.Send("ping"u8);
+        var (onLoop, waited, unsent) = await answer.WaitAsync(Limit);
+
+        Assert.True(onLoop, "the read's continuation did not run on the event loop");
+        Assert.True(waited, "the flush sent at once instead of at the end of the loop's batch");
+        Assert.Equal(0, unsent);
+        Assert.Equal("pong"u8.ToArray(), ReceiveOnPeer(4));
+    }
+
+    [Fact]
+    public async Task A_flush_waiting_for_the_end_of_the_batch_is_sent_before_the_socket_closes()
+    {
+        // A session that writes its last error and closes at once must not lose that error.
+        async Task SayByeAndClose()
+        {
+            var read = await Duplex.Input.ReadAsync().ConfigureAwait(false);
+            Duplex.Input.AdvanceTo(read.Buffer.End);
+            Duplex.Output.Write("bye"u8);
+            _ = Duplex.Output.FlushAsync();
+            await Duplex.DisposeAsync();
+        }
+
+        var closing = SayByeAndClose();
+        Peer.Send("done?"u8);
+        await closing.WaitAsync(Limit);
+
+        Assert.Equal("bye"u8.ToArray(), ReceiveOnPeer(3));
     }
 }
 
