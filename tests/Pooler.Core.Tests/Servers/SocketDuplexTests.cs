@@ -232,6 +232,28 @@ public abstract class SocketDuplexTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reads_that_waited_on_a_token_before_still_end_when_it_is_cancelled_during_a_later_one()
+    {
+        // A session waits on the same token for every read of its life.
+        using var cancel = new CancellationTokenSource();
+        for (var i = 0; i < 3; i++)
+        {
+            var read = _duplex.Input.ReadAsync(cancel.Token);
+            Assert.False(read.IsCompleted);
+            _peer.Send([(byte)i]);
+            var result = await read.AsTask().WaitAsync(Limit);
+            Assert.Equal([(byte)i], result.Buffer.ToArray());
+            _duplex.Input.AdvanceTo(result.Buffer.End);
+        }
+
+        var last = _duplex.Input.ReadAsync(cancel.Token);
+        Assert.False(last.IsCompleted);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => last.AsTask().WaitAsync(Limit));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _duplex.Input.ReadAsync(cancel.Token).AsTask());
+    }
+
+    [Fact]
     public async Task Closing_the_connection_ends_a_waiting_read_with_an_IOException()
     {
         var read = _duplex.Input.ReadAsync();
