@@ -36,7 +36,7 @@ public sealed class SessionDrain(ClientConnectionHandler handler, PoolerConfig c
         catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
             logger.LogWarning("shutting down: {Clients} client(s) and {Relayed} relayed client(s) still connected " +
-                "after shutdown_timeout; closing them", services.ClientCount, services.RelayedCount);
+                "2 s after shutdown_timeout cut them; stopping without them", services.ClientCount, services.RelayedCount);
         }
     }
 }

@@ -103,11 +103,13 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
         try
         {
             if (_written > _sent && !_completed)
-                _sent += SendNow(_buffer.AsSpan(_sent, _written - _sent));
-            if (_written > _sent && !_completed)
             {
-                _ = FinishDeferredAsync();
-                return;
+                _sent += SendNow(_buffer.AsSpan(_sent, _written - _sent));
+                if (_written > _sent)
+                {
+                    _ = FinishDeferredAsync(); // the socket is full: the rest waits for room, as FlushAsync's does
+                    return;
+                }
             }
             if (_written == _sent)
                 Sent();

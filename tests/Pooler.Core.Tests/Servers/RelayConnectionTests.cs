@@ -1,11 +1,10 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Pooler.Core.Cluster;
 using Pooler.Core.Servers;
+using Pooler.Core.Wire;
 using Pooler.Protocol;
 using Xunit;
 
@@ -31,15 +30,21 @@ public sealed class RelayConnectionTests
         var owner = Task.Run(async () =>
         {
             using var socket = await listener.AcceptSocketAsync();
-            await socket.SendAsync(Message(RelayHandshake.NonceType, new byte[RelayHandshake.NonceLength]));
-            await ReadMessageAsync(socket, RelayHandshake.HandshakeType);
-            var login = new List<byte>();
-            login.AddRange(Message((byte)'R', [0, 0, 0, 0]));                     // AuthenticationOk
-            login.AddRange(Message((byte)'K', [0, 0, 0, 42, 0, 0, 0, 7]));        // BackendKeyData
-            login.AddRange(Message((byte)'Z', [(byte)'I']));                      // ReadyForQuery
-            login.AddRange(Message((byte)'S', [.. CString(RelayHandshake.ReleaseParameter), .. CString("now")]));
-            await socket.SendAsync(login.ToArray());                              // one send: one packet
-            await ReadUntilClosedAsync(socket);
+            await using var stream = new NetworkStream(socket);
+            var input = PipeReader.Create(stream);
+            var output = PipeWriter.Create(stream);
+            RelayHandshake.WriteNonce(output, new byte[RelayHandshake.NonceLength]);
+            await output.FlushAsync();
+            var handshake = await PipeMessages.ReadAsync(input, 1 << 20, CancellationToken.None);
+            Assert.Equal(RelayHandshake.HandshakeType, handshake?.Type);
+            AuthenticationRequest.Ok.WriteTo(output);
+            new BackendKeyData(42, 7).WriteTo(output);
+            ReadyForQuery.Write(output, TransactionStatus.Idle);
+            new ParameterStatus(RelayHandshake.ReleaseParameter, "now").WriteTo(output);
+            await output.FlushAsync(); // one send: one packet
+            while (await PipeMessages.ReadAsync(input, 1 << 20, CancellationToken.None) is not null)
+            {
+            }
         });
 
         var target = new ServerTarget("alice", "127.0.0.1", ((IPEndPoint)listener.LocalEndpoint).Port, "app", "alice", null,
@@ -86,43 +91,4 @@ public sealed class RelayConnectionTests
     }
 
     private static async Task<bool> CompletesAsync(Task task) => await Task.WhenAny(task, Task.Delay(Limit)) == task;
-
-    private static byte[] Message(byte type, byte[] payload)
-    {
-        var message = new byte[5 + payload.Length];
-        message[0] = type;
-        BinaryPrimitives.WriteInt32BigEndian(message.AsSpan(1), 4 + payload.Length);
-        payload.CopyTo(message, 5);
-        return message;
-    }
-
-    private static byte[] CString(string value) => [.. Encoding.UTF8.GetBytes(value), 0];
-
-    private static async Task ReadMessageAsync(Socket socket, byte expectedType)
-    {
-        var header = await ReadExactlyAsync(socket, 5);
-        Assert.Equal(expectedType, header[0]);
-        await ReadExactlyAsync(socket, BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4);
-    }
-
-    private static async Task<byte[]> ReadExactlyAsync(Socket socket, int length)
-    {
-        var buffer = new byte[length];
-        for (var read = 0; read < length;)
-        {
-            var n = await socket.ReceiveAsync(buffer.AsMemory(read));
-            if (n == 0)
-                throw new IOException("the relay closed early");
-            read += n;
-        }
-        return buffer;
-    }
-
-    private static async Task ReadUntilClosedAsync(Socket socket)
-    {
-        var buffer = new byte[256];
-        while (await socket.ReceiveAsync(buffer) > 0)
-        {
-        }
-    }
 }
