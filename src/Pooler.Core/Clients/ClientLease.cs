@@ -207,12 +207,16 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
     private bool _clientOutputFree;
     private TaskCompletionSource? _clientOutputWaiter;
 
+    private bool _lastFlushPending; // released while the server's last answer was still being flushed
+    private ValueTask<FlushResult> _lastFlush;
+
     private void FreeClientOutput()
     {
         TaskCompletionSource? waiter;
         lock (Gate)
         {
             _clientOutputFree = true;
+            _lastFlushPending = false;
             waiter = _clientOutputWaiter;
             _clientOutputWaiter = null;
         }
@@ -232,17 +236,51 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
         }
     }
 
+    /// <summary>
+    /// Completes once the answer that ended this lease is flushed to the client: at once unless the
+    /// server went back while that flush was under way (see <see cref="OnReleased"/>).
+    /// </summary>
+    public Task LastAnswerFlushed()
+    {
+        lock (Gate)
+            return _lastFlushPending ? (_clientOutputWaiter ??= new TaskCompletionSource()).Task : Task.CompletedTask;
+    }
+
     /// <remarks>
-    /// The server goes back first and the client's output is freed last: a session waiting for
-    /// that runs on right here (see <see cref="ClientOutputFreed"/>) and may want a server at once.
+    /// The server goes back first and the client's output is freed last, when the flush of its last
+    /// answer is done (on an event loop, at the end of its batch): a session waiting for that runs
+    /// on right there (see <see cref="ClientOutputFreed"/>) and may want a server at once.
     /// </remarks>
-    public void OnReleased()
+    public void OnReleased(ValueTask<FlushResult> lastFlush)
     {
         bool owed;
         lock (Gate)
+        {
             owed = _checkinOwed = Flushing;
+            _lastFlushPending = !lastFlush.IsCompleted;
+        }
         if (!owed)
             session.OnLeaseEnded(this, reusable: true);
+        if (lastFlush.IsCompleted)
+        {
+            FreeClientOutput();
+            return;
+        }
+        _lastFlush = lastFlush;
+        lastFlush.GetAwaiter().UnsafeOnCompleted(OnLastFlushed);
+    }
+
+    private void OnLastFlushed()
+    {
+        try
+        {
+            _lastFlush.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The client is gone: its session ends when its reader notices.
+        }
+        _lastFlush = default;
         FreeClientOutput();
     }
 

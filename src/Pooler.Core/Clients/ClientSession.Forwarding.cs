@@ -90,7 +90,23 @@ public sealed partial class ClientSession
                             _nextRoute = ChooseRoute(rest, first);
                         }
                     }
-                    lease = await CheckoutAsync();
+                    var checkout = CheckoutAsync(out var inLine);
+                    if (inLine is { } wait)
+                    {
+                        // In line for a server: the desk's answer resumes this loop directly, and
+                        // the rest of the checkout then completes without another await.
+                        ValueTask<object> answered;
+                        try
+                        {
+                            answered = new(await wait.Answer);
+                        }
+                        catch (Exception e) when (e is not OutOfMemoryException)
+                        {
+                            answered = ValueTask.FromException<object>(e);
+                        }
+                        checkout = CheckoutSlowAsync(wait.Started, null, answered);
+                    }
+                    lease = await checkout;
                     if (lease is null)
                         return;
                 }
@@ -101,8 +117,26 @@ public sealed partial class ClientSession
                     break;
             }
             Input.AdvanceTo(consumed, buffer.End);
-            if (wroteTo is not null && !await FlushToServerAsync(wroteTo))
-                return;
+            if (wroteTo is not null)
+            {
+                Exception? failed = null;
+                try
+                {
+                    // Awaited here, not in a helper: on an event loop the flush waits for the end of
+                    // the batch, and one suspended method is cheaper to resume than two.
+                    var flush = wroteTo.Server.Output.FlushAsync(_closing.Token);
+                    if (!flush.IsCompletedSuccessfully)
+                        await flush;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    failed = e;
+                }
+                if (failed is null)
+                    wroteTo.EndFlush();
+                else if (!ServerWriteFailed(wroteTo, failed))
+                    return;
+            }
             if (outcome == ChunkOutcome.Violation)
             {
                 await ProtocolViolationAsync(violation!);
@@ -286,40 +320,6 @@ public sealed partial class ClientSession
         }
     }
 
-    /// <summary>Sends what was written to the lease's server; false when the session should end.</summary>
-    private ValueTask<bool> FlushToServerAsync(ClientLease lease)
-    {
-        ValueTask<FlushResult> flush;
-        try
-        {
-            flush = lease.Server.Output.FlushAsync(_closing.Token);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return new(ServerWriteFailed(lease, e));
-        }
-        if (!flush.IsCompletedSuccessfully)
-            return FlushToServerSlowAsync(lease, flush);
-        // The common case: the socket took it all at once.
-        lease.EndFlush();
-        return new(true);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> FlushToServerSlowAsync(ClientLease lease, ValueTask<FlushResult> flush)
-    {
-        try
-        {
-            await flush;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return ServerWriteFailed(lease, e);
-        }
-        lease.EndFlush();
-        return true;
-    }
-
     private bool ServerWriteFailed(ClientLease lease, Exception e)
     {
         // The server side noticed (or will notice) the broken socket and tells the client.
@@ -334,14 +334,26 @@ public sealed partial class ClientSession
     /// completes here without an await; waiting in line, a health check, settings to apply and
     /// relays take the long way.
     /// </summary>
-    private ValueTask<ClientLease?> CheckoutAsync()
+    private ValueTask<ClientLease?> CheckoutAsync() => CheckoutAsync(out _, waitHere: false);
+
+    /// <param name="inLine">
+    /// Set instead of a checkout to await when the session joined the line: the caller awaits the
+    /// desk's answer and passes it to <see cref="CheckoutSlowAsync"/>.
+    /// </param>
+    private ValueTask<ClientLease?> CheckoutAsync(out (long Started, ValueTask<object> Answer)? inLine, bool waitHere = true)
     {
+        inLine = null;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _requestAt = started;
         Volatile.Write(ref _waitingSince, started);
         if (_relayTarget is not null)
             return CheckoutSlowAsync(started, null, default);
         var (taken, answer) = AskDesk();
+        if (taken is null && waitHere && !answer.IsCompleted)
+        {
+            inLine = (started, answer);
+            return default;
+        }
         if (taken is null || TryLendAsIs(taken) is not { } lease)
             return CheckoutSlowAsync(started, taken, answer);
         Volatile.Write(ref _waitingSince, 0); // it did not wait: no wait time to count

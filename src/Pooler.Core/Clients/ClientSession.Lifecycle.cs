@@ -12,7 +12,7 @@ namespace Pooler.Core.Clients;
 
 public sealed partial class ClientSession
 {
-    /// <summary>A lease ended normally (its last ReadyForQuery is flushed): the server goes back to the pool.</summary>
+    /// <summary>A lease ended normally (its last ReadyForQuery is written, its flush may be under way): the server goes back to the pool.</summary>
     internal void OnLeaseEnded(ClientLease lease, bool reusable)
     {
         ReturnServer(lease.Server, reusable && lease.Mode != PoolMode.Session);
@@ -56,8 +56,12 @@ public sealed partial class ClientSession
         _ = SayGoodbyeAsync();
     }
 
+    /// <summary>Waits until the answer that ended the last lease is out, if its flush was under way at the release.</summary>
+    private Task LastAnswerFlushed() => _lease?.LastAnswerFlushed() ?? Task.CompletedTask;
+
     private async Task SayGoodbyeAsync()
     {
+        await LastAnswerFlushed();
         if (_relayed)
         {
             // A relayed client is not told: its entry node gives this relay up and reconnects it
@@ -81,6 +85,7 @@ public sealed partial class ClientSession
     {
         if (Interlocked.Exchange(ref _releaseAsked, 1) != 0)
             return;
+        await LastAnswerFlushed();
         try
         {
             // Called between transactions: no server connection writes to this client meanwhile.

@@ -50,10 +50,11 @@ public interface IServerSink
     ReadyAction OnReadyForQuery(TransactionStatus status);
 
     /// <summary>
-    /// Called after a <see cref="ReadyAction.ForwardAndRelease"/> once everything is flushed and the
-    /// connection no longer writes to this sink.
+    /// Called after a <see cref="ReadyAction.ForwardAndRelease"/> once the connection no longer
+    /// writes to this sink. <paramref name="lastFlush"/> is the sink's last flush when it has not
+    /// completed yet (the connection goes back to the pool meanwhile), else default.
     /// </summary>
-    void OnReleased();
+    void OnReleased(ValueTask<FlushResult> lastFlush);
 
     /// <summary>Called instead of <see cref="OnReleased"/> after a <see cref="ReadyAction.Refuse"/>.</summary>
     void OnRefused();

@@ -85,7 +85,7 @@ public sealed class MirrorConnection : IAsyncDisposable
 
         public ReadyAction OnReadyForQuery(TransactionStatus status) => ReadyAction.Forward;
 
-        public void OnReleased()
+        public void OnReleased(ValueTask<FlushResult> lastFlush)
         {
         }
 

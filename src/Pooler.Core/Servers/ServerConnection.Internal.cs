@@ -69,7 +69,7 @@ public sealed partial class ServerConnection
 
         public ReadyAction OnReadyForQuery(TransactionStatus status) => ReadyAction.ForwardAndRelease;
 
-        public void OnReleased()
+        public void OnReleased(ValueTask<FlushResult> lastFlush)
         {
             var error = FindError(_answer.WrittenSpan);
             FirstValue = FindFirstValue(_answer.WrittenSpan);
@@ -79,7 +79,7 @@ public sealed partial class ServerConnection
                 _completion.TrySetException(new ServerQueryException($"{error.SqlState}: {error.Message}"));
         }
 
-        public void OnRefused() => OnReleased();
+        public void OnRefused() => OnReleased(default);
 
         public void OnServerLost(string reason) => _completion.TrySetException(new ServerQueryException(reason));
 

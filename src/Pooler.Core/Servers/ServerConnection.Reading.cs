@@ -24,12 +24,23 @@ public sealed partial class ServerConnection
                 var consumed = Process(buffer, sink, out var released, out var violation);
                 if (sink is not null)
                 {
-                    var flush = await sink.FlushAsync(CancellationToken.None);
-                    if (flush.IsCompleted)
+                    var flush = sink.FlushAsync(CancellationToken.None);
+                    if (released == ReadyAction.ForwardAndRelease && violation is null && !flush.IsCompleted)
                     {
-                        // The client's socket is gone mid-answer; its session decides what happens
-                        // to this connection when it notices.
+                        // The answer is whole and the connection idle: it goes back now, and the
+                        // sink hears when its last bytes are out (on the loop, at the end of the
+                        // batch) instead of this loop waiting for them.
+                        input.AdvanceTo(consumed, buffer.End);
+                        Interlocked.CompareExchange(ref _sink, null, sink);
+                        sink.OnReleased(flush);
+                        if (read.IsCompleted && consumed.Equals(buffer.End))
+                            break;
+                        continue;
                     }
+                    // Otherwise the flush is the backpressure: nothing more is read until the client has taken it.
+                    // (A completed flush means the client's socket is gone mid-answer; its session
+                    // decides what happens to this connection when it notices.)
+                    await flush;
                 }
                 input.AdvanceTo(consumed, buffer.End);
                 if (violation is not null)
@@ -43,7 +54,7 @@ public sealed partial class ServerConnection
                     if (released == ReadyAction.Refuse)
                         sink.OnRefused();
                     else
-                        sink.OnReleased();
+                        sink.OnReleased(default);
                 }
                 if (read.IsCompleted && consumed.Equals(buffer.End))
                     break;

@@ -79,7 +79,7 @@ public sealed class RelayConnectionTests
 
         public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken) => new(new FlushResult());
         public ReadyAction OnReadyForQuery(TransactionStatus status) => ReadyAction.Forward;
-        public void OnReleased() => _released.TrySetResult();
+        public void OnReleased(ValueTask<FlushResult> lastFlush) => _released.TrySetResult();
         public void OnRefused() => throw new InvalidOperationException("refused");
         public void OnServerLost(string reason) => Lost = true;
 
