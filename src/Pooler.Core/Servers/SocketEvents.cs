@@ -308,6 +308,25 @@ internal sealed class EventLoop
 
     private readonly Queue<SocketWriter> _deferred = new(); // touched by the loop's thread only
 
+    /// <summary>The size of the send buffers the loop lends (a client's, while an answer waits for the end of the batch).</summary>
+    internal const int SendBufferSize = 4096;
+
+    private readonly Stack<byte[]> _sendBuffers = new(); // touched by the loop's thread only
+
+    /// <summary>
+    /// On the loop's thread: a send buffer of <see cref="SendBufferSize"/> bytes. A client's answer
+    /// waits in one until the end of the batch, and it comes back when sent: taken from the loop,
+    /// not the shared array pool, it costs no thread-local lookup either way.
+    /// </summary>
+    internal byte[] RentSendBuffer() => _sendBuffers.TryPop(out var buffer) ? buffer : new byte[SendBufferSize];
+
+    /// <summary>On the loop's thread: gives back a buffer from <see cref="RentSendBuffer"/>.</summary>
+    internal void ReturnSendBuffer(byte[] buffer)
+    {
+        if (_sendBuffers.Count < 256)
+            _sendBuffers.Push(buffer);
+    }
+
     /// <summary>Sends <paramref name="writer"/>'s flush once this batch of events is handled.</summary>
     internal void Defer(SocketWriter writer) => _deferred.Enqueue(writer);
 

@@ -26,6 +26,7 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
     private int _deferred; // 1 while a flush waits for the end of the loop's batch
 
     private byte[]? _buffer;
+    private EventLoop? _bufferLoop; // the loop _buffer was rented from (else it came from the shared pool)
     private int _sent;    // bytes of the buffer already sent
     private int _written; // bytes of the buffer written so far
     private bool _completed;
@@ -190,8 +191,20 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
         if (!keepBuffer && _buffer is { } buffer)
         {
             _buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
+            GiveBack(buffer);
         }
+    }
+
+    private void GiveBack(byte[] buffer)
+    {
+        if (_bufferLoop is { } loop)
+        {
+            _bufferLoop = null;
+            if (EventLoop.Current == loop)
+                loop.ReturnSendBuffer(buffer); // (off its thread, it is left to the collector)
+            return;
+        }
+        ArrayPool<byte>.Shared.Return(buffer);
     }
 
     private void Ensure(int sizeHint)
@@ -208,13 +221,18 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
             // Room at the front: the unsent bytes move there.
             _buffer.AsSpan(_sent, pending).CopyTo(_buffer);
         }
+        else if (_buffer is null && !keepBuffer && size <= EventLoop.SendBufferSize && EventLoop.Current is { } loop)
+        {
+            _buffer = loop.RentSendBuffer();
+            _bufferLoop = loop;
+        }
         else
         {
             var larger = ArrayPool<byte>.Shared.Rent(Math.Max(size, (_buffer?.Length ?? 0) * 2));
             if (_buffer is { } old)
             {
                 old.AsSpan(_sent, pending).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(old);
+                GiveBack(old);
             }
             _buffer = larger;
         }
