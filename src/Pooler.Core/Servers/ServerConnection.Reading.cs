@@ -37,9 +37,9 @@ public sealed partial class ServerConnection
                             break;
                         continue;
                     }
-                    // Otherwise the flush is the backpressure: nothing more is read until the client has taken it.
-                    // (A completed flush means the client's socket is gone mid-answer; its session
-                    // decides what happens to this connection when it notices.)
+                    // Otherwise the flush is the backpressure: nothing more is read until the client
+                    // has taken it. (A result marked completed means the client's socket is gone
+                    // mid-answer; its session decides what happens to this connection when it notices.)
                     await flush;
                 }
                 input.AdvanceTo(consumed, buffer.End);
