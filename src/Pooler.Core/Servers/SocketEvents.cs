@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 
@@ -349,35 +350,46 @@ internal sealed class EventLoop
                 Console.Error.WriteLine($"pooler: epoll_wait failed (errno {errno}); the I/O loop stops");
                 return;
             }
-            var slots = Volatile.Read(ref _slots);
-            for (var i = 0; i < count; i++)
+            Handle(ready, count);
+        }
+    }
+
+    /// <summary>
+    /// One batch: its events, then its sends. A method of its own, so that the JIT compiles it as
+    /// any other: the loop around it never returns, so code inside that loop would only ever run as
+    /// on-stack-replacement code.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Handle(EpollEvent[] ready, int count)
+    {
+        var slots = Volatile.Read(ref _slots);
+        for (var i = 0; i < count; i++)
+        {
+            var data = ready[i].Data;
+            var slot = (int)(uint)data;
+            if ((uint)slot >= (uint)slots.Length || Volatile.Read(ref slots[slot]) is not { } events
+                || events.Generation != (uint)(data >> 32))
+                continue; // closed meanwhile
+            try
             {
-                var data = ready[i].Data;
-                var slot = (int)(uint)data;
-                if ((uint)slot >= (uint)slots.Length || Volatile.Read(ref slots[slot]) is not { } events
-                    || events.Generation != (uint)(data >> 32))
-                    continue; // closed meanwhile
-                try
-                {
-                    events.OnEvents(ready[i].Events);
-                }
-                catch (Exception e)
-                {
-                    Console.Error.WriteLine($"pooler: unhandled error on the I/O loop: {e}");
-                }
+                events.OnEvents(ready[i].Events);
             }
-            // The batch's sends go out together, after its events: the tasks they wake (backends,
-            // clients) then find the loop done with the batch instead of preempting it midway.
-            while (_deferred.TryDequeue(out var writer))
+            catch (Exception e)
             {
-                try
-                {
-                    writer.SendDeferred();
-                }
-                catch (Exception e)
-                {
-                    Console.Error.WriteLine($"pooler: unhandled error on the I/O loop: {e}");
-                }
+                Console.Error.WriteLine($"pooler: unhandled error on the I/O loop: {e}");
+            }
+        }
+        // The batch's sends go out together, after its events: the tasks they wake (backends,
+        // clients) then find the loop done with the batch instead of preempting it midway.
+        while (_deferred.TryDequeue(out var writer))
+        {
+            try
+            {
+                writer.SendDeferred();
+            }
+            catch (Exception e)
+            {
+                Console.Error.WriteLine($"pooler: unhandled error on the I/O loop: {e}");
             }
         }
     }
