@@ -2,6 +2,7 @@
 """Helpers for bench/run: CPU sampling, parsing one pgbench run, and the Markdown report.
 
   benchlib.py sample PID[,PID…] OUT [INTERVAL]   append "epoch_seconds cpu_ticks" (summed over the PIDs) to OUT until killed
+  benchlib.py sample-machine OUT [INTERVAL]      append "epoch_seconds busy_ticks idle_ticks" of the whole machine (/proc/stat) until killed
   benchlib.py run-result ...              one pgbench run -> one JSON line (see parse_run)
   benchlib.py report RUNS META OUT        runs.jsonl + meta.json -> the pgbench part of the report
   benchlib.py idle-report IDLE META OUT   idle.jsonl -> replaces the idle section of OUT
@@ -68,6 +69,34 @@ def cmd_sample(args):
             out.write(f"{time.time():.6f} {cpu_ticks_sum(pids)}\n")
         except (OSError, ValueError, IndexError):
             pass
+
+
+def machine_ticks():
+    """The whole machine's busy and idle CPU time so far (all CPUs), in clock ticks; iowait counts as idle."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    busy = sum(fields[:8]) - idle  # user nice system idle iowait irq softirq steal (guest time is inside user)
+    return busy, idle
+
+
+def cmd_sample_machine(args):
+    """Samples the machine's busy and idle CPU time every INTERVAL seconds until stopped."""
+    running = True
+
+    def stop(*_):
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with open(args.out, "a", buffering=1) as out:
+        while running:
+            busy, idle = machine_ticks()
+            out.write(f"{time.time():.6f} {busy} {idle}\n")
+            time.sleep(args.interval)
+        busy, idle = machine_ticks()
+        out.write(f"{time.time():.6f} {busy} {idle}\n")
 
 
 def interpolate(samples, t):
@@ -186,6 +215,21 @@ def cmd_run_result(a):
                 r["cpu_s_window"] = c
                 r["cpu_window_covered"] = covered
                 r["cpu_s_per_10k"] = c / len(lat) * 10000.0
+    # The whole machine in the same window: CPU time all processes used per transaction (PostgreSQL,
+    # pgbench, the pooler, anything else), and CPU time nobody used. On a saturated machine tps is
+    # the CPUs' time divided by the sum of the two; idle time means the pipeline stalled.
+    if a.machine_samples and os.path.exists(a.machine_samples) and lat and ws is not None:
+        busy, idle = [], []
+        with open(a.machine_samples) as f:
+            for line in f:
+                p = line.split()
+                if len(p) == 3:
+                    busy.append((float(p[0]), int(p[1])))
+                    idle.append((float(p[0]), int(p[2])))
+        if len(busy) >= 2 and busy[0][0] <= ws and busy[-1][0] >= we:
+            hz = float(a.clk_tck)
+            r["machine_busy_us_per_txn"] = (interpolate(busy, we) - interpolate(busy, ws)) / hz * 1e6 / len(lat)
+            r["machine_idle_us_per_txn"] = (interpolate(idle, we) - interpolate(idle, ws)) / hz * 1e6 / len(lat)
     if a.hwm_kib:
         r["hwm_kib"] = int(a.hwm_kib)
     print(json.dumps(r))
@@ -244,6 +288,8 @@ def aggregate(runs):
             "aborted": sum(r.get("aborted_clients") or 0 for r in rs),
             "errors": sum(1 for r in rs if r.get("rc", 0) != 0 or r.get("tps") is None),
             "cpu10k": med([r.get("cpu_s_per_10k") for r in ok]),
+            "busy": med([r.get("machine_busy_us_per_txn") for r in ok]),
+            "idle": med([r.get("machine_idle_us_per_txn") for r in ok]),
             "window": med([r.get("window_s") for r in ok]),
             "hwm_kib": max([r["hwm_kib"] for r in rs if r.get("hwm_kib")], default=None),
         }
@@ -300,6 +346,24 @@ def cmd_report(a):
             L.append(f"| {WORKLOAD_NAMES[w]} | {m} | {c:,} | {TARGET_NAMES[t]} | {fmt(g['tps'], 0)}{note} | {rng} | "
                      f"{fmt(g['avg'], 3)} | {fmt(g['p99'], 3)} | {g['failed']} / {g['aborted']} | {cpu} | {rss} | {fmt(g['window'], 1)} |")
     L.append("")
+
+    if any(g.get("busy") is not None for g in agg.values()):
+        L.append("## The whole machine per transaction")
+        L.append("")
+        L.append("CPU time of all processes (PostgreSQL, pgbench, the pooler, the rest) and CPU time left unused, per transaction, "
+                 "in the same window as tps (median over rounds). On a saturated machine tps is the CPUs' time divided by their "
+                 "sum: a pooler loses throughput by using CPU itself, by making PostgreSQL and pgbench use more, or by leaving "
+                 "CPUs idle (the pipeline waiting on it).")
+        L.append("")
+        L.append("| workload | `-M` | clients | target | busy µs per txn | idle µs per txn |")
+        L.append("| --- | --- | ---: | --- | ---: | ---: |")
+        for (w, m, c) in configs:
+            for t in targets:
+                g = agg.get((w, m, c, t))
+                if g is None or g.get("busy") is None:
+                    continue
+                L.append(f"| {WORKLOAD_NAMES[w]} | {m} | {c:,} | {TARGET_NAMES[t]} | {fmt(g['busy'], 1)} | {fmt(g['idle'], 1)} |")
+        L.append("")
 
     L.append("## Ratios")
     L.append("")
@@ -548,6 +612,9 @@ def cmd_meta(a):
             "authentication), as pgbench's tps does. Median over rounds. Not measured for direct PostgreSQL. "
             "**For the relayed row it is the sum of both Pooler processes** (the entry node the clients connect to and the owner "
             "node that serves them), i.e. what the relay path costs in total; the `pooler` row is the owner alone.",
+            "- **the whole machine per transaction**: busy and idle CPU time of all CPUs from `/proc/stat` (iowait counts as idle), "
+            "sampled every 50 ms during the run, interpolated at the same window's ends, divided by the logged transactions. "
+            "Median over rounds.",
             "- **pooler peak RSS**: VmHWM from `/proc/<pid>/status` at the end of each run, reset before the run by writing 5 to "
             "`/proc/<pid>/clear_refs`, so it is that run's peak; the table shows the largest over rounds. For the relayed row it is "
             "the entry node's (the one the clients connect to).",
@@ -601,12 +668,16 @@ def main():
     s.add_argument("pid", help="a PID, or PIDs separated by commas (their CPU is summed)")
     s.add_argument("out")
     s.add_argument("interval", type=float, nargs="?", default=0.05)
+    s = sub.add_parser("sample-machine")
+    s.add_argument("out")
+    s.add_argument("interval", type=float, nargs="?", default=0.05)
     s = sub.add_parser("run-result")
     for k in ("round", "clients", "seconds", "rc"):
         s.add_argument("--" + k, type=int, required=True)
     for k in ("workload", "mode", "target", "stdout", "stderr", "logs"):
         s.add_argument("--" + k, required=True)
     s.add_argument("--cpu-samples")
+    s.add_argument("--machine-samples")
     s.add_argument("--clk-tck", default="100")
     s.add_argument("--hwm-kib")
     s = sub.add_parser("report")
@@ -627,7 +698,7 @@ def main():
     s.add_argument("elapsed_ms", nargs="?", type=int)
     sub.add_parser("show-idle").add_argument("file")
     a = ap.parse_args()
-    {"meta": cmd_meta, "show-run": cmd_show_run, "show-idle": cmd_show_idle, "sample": cmd_sample, "run-result": cmd_run_result, "report": cmd_report, "idle-report": cmd_idle_report,
+    {"meta": cmd_meta, "show-run": cmd_show_run, "show-idle": cmd_show_idle, "sample": cmd_sample, "sample-machine": cmd_sample_machine, "run-result": cmd_run_result, "report": cmd_report, "idle-report": cmd_idle_report,
      "cpu-split-report": cmd_cpu_split_report}[a.cmd](a)
 
 
