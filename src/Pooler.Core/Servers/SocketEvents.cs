@@ -91,6 +91,7 @@ internal sealed class Readiness : IValueTaskSource
 
     private int _state = Ready; // a new socket may have data already: look first
     private ManualResetValueTaskSourceCore<bool> _core; // continuations run on the completing thread
+    private Action<Exception?>? _parked; // the waiter of Park, instead of _core's continuation
     private CancellationTokenRegistration _cancellation;
     private CancellationToken _waitToken;
 
@@ -110,16 +111,7 @@ internal sealed class Readiness : IValueTaskSource
         if (cancellationToken.IsCancellationRequested)
             return ValueTask.FromCanceled(cancellationToken);
         _core.Reset();
-        if (cancellationToken != _waitToken)
-        {
-            // One registration per token, kept from wait to wait (a session waits on the same
-            // token all its life): registering and unregistering on every wait cost ~1.5 % of the
-            // loop's time. Fired between waits, it finds no waiter; the next wait sees the token
-            // cancelled.
-            _cancellation.Unregister();
-            _waitToken = cancellationToken;
-            _cancellation = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(s_cancel, this) : default;
-        }
+        Register(cancellationToken);
         switch (Interlocked.CompareExchange(ref _state, Waiting, Idle))
         {
             case Idle:
@@ -131,6 +123,46 @@ internal sealed class Readiness : IValueTaskSource
             default:
                 return ValueTask.FromException(ClosedError());
         }
+    }
+
+    /// <summary>
+    /// <see cref="WaitAsync"/> for a waiter that is a callback (a socket's reader): false once it is
+    /// parked — <paramref name="onReady"/> then runs on the loop's thread when the side is ready (with
+    /// null), or on the thread pool when <paramref name="cancellationToken"/> fires or the socket
+    /// closes (with the error). True when readiness was reported meanwhile: the call took it, and the
+    /// caller must try again. Throws when the socket is closed or the token cancelled already.
+    /// Readiness reaches the callback directly, without a task source and its continuation between.
+    /// </summary>
+    public bool Park(Action<Exception?> onReady, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Register(cancellationToken);
+        _parked = onReady; // before the state says Waiting: Signal reads it after its exchange
+        switch (Interlocked.CompareExchange(ref _state, Waiting, Idle))
+        {
+            case Idle:
+                if (cancellationToken.IsCancellationRequested)
+                    Cancel(cancellationToken); // fired before the registration could see the waiter
+                return false;
+            case Ready when Interlocked.CompareExchange(ref _state, Idle, Ready) == Ready:
+                _parked = null;
+                return true;
+            default:
+                _parked = null;
+                throw ClosedError();
+        }
+    }
+
+    private void Register(CancellationToken cancellationToken)
+    {
+        if (cancellationToken == _waitToken)
+            return;
+        // One registration per token, kept from wait to wait (a session waits on the same token all
+        // its life): registering and unregistering on every wait cost ~1.5 % of the loop's time.
+        // Fired between waits, it finds no waiter; the next wait sees the token cancelled.
+        _cancellation.Unregister();
+        _waitToken = cancellationToken;
+        _cancellation = cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(s_cancel, this) : default;
     }
 
     /// <summary>The loop saw the side become ready: wakes the waiter, or remembers it.</summary>
@@ -172,6 +204,12 @@ internal sealed class Readiness : IValueTaskSource
 
     private void Complete(Exception? error)
     {
+        if (_parked is { } parked)
+        {
+            _parked = null;
+            parked(error);
+            return;
+        }
         if (error is null)
             _core.SetResult(true);
         else

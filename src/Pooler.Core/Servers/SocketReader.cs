@@ -27,7 +27,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     private readonly int _initialSize;
     private readonly Action _onReceived;
     private readonly SocketEvents? _events;
-    private readonly Action? _onReadable;
+    private readonly Action<Exception?>? _onReadable;
     private byte[] _buffer;
     private int _start;    // first unconsumed byte
     private int _end;      // end of the received bytes
@@ -40,7 +40,6 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     internal Action? BeforeWait { get; set; }
 
     private bool _mayHaveMore; // the last receive filled the free space: more may be queued
-    private ValueTask _readable;
     private CancellationToken _readableToken;
     private ManualResetValueTaskSourceCore<ReadResult> _core; // continuations run on the completing thread
 
@@ -93,14 +92,16 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     }
 
     /// <summary>The loop reported data (on its thread): receive it and run the reader's caller.</summary>
-    private void OnReadable()
+    private void OnReadable(Exception? error)
     {
+        if (error is not null)
+        {
+            _core.SetException(error); // closed, or the read's token cancelled
+            return;
+        }
         ReadResult result;
         try
         {
-            var readable = _readable;
-            _readable = default;
-            readable.GetAwaiter().GetResult();
             if (!ReceiveOrPark(attempt: true, out result))
                 return;
         }
@@ -123,16 +124,12 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             if (attempt && TryReceive(out result))
                 return true;
             BeforeWait?.Invoke();
-            var readable = _events!.Readable.WaitAsync(_readableToken);
-            if (!readable.IsCompleted)
+            if (!_events!.Readable.Park(_onReadable!, _readableToken))
             {
-                _readable = readable;
-                readable.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReadable!);
                 result = default;
                 return false;
             }
-            readable.GetAwaiter().GetResult(); // reported meanwhile, and taken by the wait: try again (closed, cancelled: throws)
-            attempt = true;
+            attempt = true; // reported meanwhile, and taken by Park: try again
         }
     }
 
