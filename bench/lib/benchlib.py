@@ -44,10 +44,10 @@ def cpu_ticks_sum(pids):
     return sum(cpu_ticks(p) for p in pids)
 
 
-def cmd_sample(args):
-    """Samples the CPU time of one process, or the sum of several, every INTERVAL seconds,
-    flushing each line. Stops when any of them is gone."""
-    pids = [int(p) for p in args.pid.split(",") if p]
+def sample_until_stopped(out_path, interval, read):
+    """Appends "epoch_seconds <read()>" to OUT every INTERVAL seconds, flushing each line, until
+    SIGTERM or SIGINT, or until read() fails (a sampled process is gone); then one last line, so
+    that the window's end is always bracketed."""
     running = True
 
     def stop(*_):
@@ -56,19 +56,24 @@ def cmd_sample(args):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with open(args.out, "a", buffering=1) as out:
+    with open(out_path, "a", buffering=1) as out:
         while running:
             try:
-                ticks = cpu_ticks_sum(pids)
+                values = read()
             except (OSError, ValueError, IndexError):
-                break
-            out.write(f"{time.time():.6f} {ticks}\n")
-            time.sleep(args.interval)
-        # One last sample so the window's end is always bracketed.
+                return
+            out.write(f"{time.time():.6f} {values}\n")
+            time.sleep(interval)
         try:
-            out.write(f"{time.time():.6f} {cpu_ticks_sum(pids)}\n")
+            out.write(f"{time.time():.6f} {read()}\n")
         except (OSError, ValueError, IndexError):
             pass
+
+
+def cmd_sample(args):
+    """Samples the CPU time of one process, or the sum of several. Stops when any of them is gone."""
+    pids = [int(p) for p in args.pid.split(",") if p]
+    sample_until_stopped(args.out, args.interval, lambda: cpu_ticks_sum(pids))
 
 
 def machine_ticks():
@@ -81,22 +86,8 @@ def machine_ticks():
 
 
 def cmd_sample_machine(args):
-    """Samples the machine's busy and idle CPU time every INTERVAL seconds until stopped."""
-    running = True
-
-    def stop(*_):
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    with open(args.out, "a", buffering=1) as out:
-        while running:
-            busy, idle = machine_ticks()
-            out.write(f"{time.time():.6f} {busy} {idle}\n")
-            time.sleep(args.interval)
-        busy, idle = machine_ticks()
-        out.write(f"{time.time():.6f} {busy} {idle}\n")
+    """Samples the machine's busy and idle CPU time."""
+    sample_until_stopped(args.out, args.interval, lambda: "%d %d" % machine_ticks())
 
 
 def interpolate(samples, t):
