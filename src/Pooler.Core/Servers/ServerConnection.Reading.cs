@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using Pooler.Protocol;
 
 namespace Pooler.Core.Servers;
@@ -22,25 +23,24 @@ public sealed partial class ServerConnection
                 var buffer = read.Buffer;
                 var sink = Volatile.Read(ref _sink);
                 var consumed = Process(buffer, sink, out var released, out var violation);
+                ValueTask<FlushResult> lastFlush = default;
                 if (sink is not null)
                 {
                     var flush = sink.FlushAsync(CancellationToken.None);
                     if (released == ReadyAction.ForwardAndRelease && violation is null && !flush.IsCompleted)
                     {
-                        // The answer is whole and the connection idle: it goes back now, and the
+                        // The answer is whole and the connection idle: it goes back below, and the
                         // sink hears when its last bytes are out (on the loop, at the end of the
                         // batch) instead of this loop waiting for them.
-                        input.AdvanceTo(consumed, buffer.End);
-                        Interlocked.CompareExchange(ref _sink, null, sink);
-                        sink.OnReleased(flush);
-                        if (read.IsCompleted && consumed.Equals(buffer.End))
-                            break;
-                        continue;
+                        lastFlush = flush;
                     }
-                    // Otherwise the flush is the backpressure: nothing more is read until the client
-                    // has taken it. (A result marked completed means the client's socket is gone
-                    // mid-answer; its session decides what happens to this connection when it notices.)
-                    await flush;
+                    else
+                    {
+                        // The flush is the backpressure: nothing more is read until the client has
+                        // taken it. (A result marked completed means the client's socket is gone
+                        // mid-answer; its session decides what happens to this connection when it notices.)
+                        await flush;
+                    }
                 }
                 input.AdvanceTo(consumed, buffer.End);
                 if (violation is not null)
@@ -54,7 +54,7 @@ public sealed partial class ServerConnection
                     if (released == ReadyAction.Refuse)
                         sink.OnRefused();
                     else
-                        sink.OnReleased(default);
+                        sink.OnReleased(lastFlush);
                 }
                 if (read.IsCompleted && consumed.Equals(buffer.End))
                     break;

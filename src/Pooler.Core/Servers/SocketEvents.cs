@@ -111,18 +111,12 @@ internal sealed class Readiness : IValueTaskSource
         if (cancellationToken.IsCancellationRequested)
             return ValueTask.FromCanceled(cancellationToken);
         _core.Reset();
-        Register(cancellationToken);
-        switch (Interlocked.CompareExchange(ref _state, Waiting, Idle))
+        return Enter(cancellationToken) switch
         {
-            case Idle:
-                if (cancellationToken.IsCancellationRequested)
-                    Cancel(cancellationToken); // fired before the registration could see the waiter
-                return new ValueTask(this, _core.Version);
-            case Ready when Interlocked.CompareExchange(ref _state, Idle, Ready) == Ready:
-                return ValueTask.CompletedTask;
-            default:
-                return ValueTask.FromException(ClosedError());
-        }
+            Entry.Parked => new ValueTask(this, _core.Version),
+            Entry.Taken => ValueTask.CompletedTask,
+            _ => ValueTask.FromException(ClosedError()),
+        };
     }
 
     /// <summary>
@@ -136,20 +130,33 @@ internal sealed class Readiness : IValueTaskSource
     public bool Park(Action<Exception?> onReady, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Register(cancellationToken);
         _parked = onReady; // before the state says Waiting: Signal reads it after its exchange
+        var entry = Enter(cancellationToken);
+        if (entry == Entry.Parked)
+            return false;
+        _parked = null;
+        return entry == Entry.Taken ? true : throw ClosedError();
+    }
+
+    private enum Entry { Parked, Taken, Closed }
+
+    /// <summary>
+    /// A waiter arrives: it parks (the state says Waiting), or takes a report that came meanwhile,
+    /// or finds the socket closed.
+    /// </summary>
+    private Entry Enter(CancellationToken cancellationToken)
+    {
+        Register(cancellationToken);
         switch (Interlocked.CompareExchange(ref _state, Waiting, Idle))
         {
             case Idle:
                 if (cancellationToken.IsCancellationRequested)
                     Cancel(cancellationToken); // fired before the registration could see the waiter
-                return false;
+                return Entry.Parked;
             case Ready when Interlocked.CompareExchange(ref _state, Idle, Ready) == Ready:
-                _parked = null;
-                return true;
+                return Entry.Taken;
             default:
-                _parked = null;
-                throw ClosedError();
+                return Entry.Closed;
         }
     }
 
