@@ -354,23 +354,26 @@ internal sealed class EventLoop
 
     private readonly Queue<SocketWriter> _deferred = new(); // touched by the loop's thread only
 
-    /// <summary>The size of the send buffers the loop lends (a client's, while an answer waits for the end of the batch).</summary>
-    internal const int SendBufferSize = 4096;
+    /// <summary>
+    /// The size of the buffers the loop lends: a client's send buffer while an answer waits for the
+    /// end of the batch, and its receive buffer while a message is being read.
+    /// </summary>
+    internal const int LentBufferSize = 4096;
 
-    private readonly Stack<byte[]> _sendBuffers = new(); // touched by the loop's thread only
+    private readonly Stack<byte[]> _lentBuffers = new(); // touched by the loop's thread only
 
     /// <summary>
-    /// On the loop's thread: a send buffer of <see cref="SendBufferSize"/> bytes. A client's answer
-    /// waits in one until the end of the batch, and it comes back when sent: taken from the loop,
-    /// not the shared array pool, it costs no thread-local lookup either way.
+    /// On the loop's thread: a buffer of <see cref="LentBufferSize"/> bytes. Idle clients hold none:
+    /// each takes one for a message or an answer and gives it back when that has passed. Taken
+    /// from the loop, not the shared array pool, it costs no thread-local lookup either way.
     /// </summary>
-    internal byte[] RentSendBuffer() => _sendBuffers.TryPop(out var buffer) ? buffer : new byte[SendBufferSize];
+    internal byte[] RentBuffer() => _lentBuffers.TryPop(out var buffer) ? buffer : new byte[LentBufferSize];
 
-    /// <summary>On the loop's thread: gives back a buffer from <see cref="RentSendBuffer"/>.</summary>
-    internal void ReturnSendBuffer(byte[] buffer)
+    /// <summary>On the loop's thread: gives back a buffer of <see cref="LentBufferSize"/> bytes.</summary>
+    internal void ReturnBuffer(byte[] buffer)
     {
-        if (_sendBuffers.Count < 256)
-            _sendBuffers.Push(buffer);
+        if (_lentBuffers.Count < 512)
+            _lentBuffers.Push(buffer);
     }
 
     /// <summary>Sends <paramref name="writer"/>'s flush once this batch of events is handled.</summary>

@@ -16,6 +16,9 @@ namespace Pooler.Core.Servers;
 /// With the pooler's own epoll loop (<see cref="SocketEvents"/>), a read receives at once only
 /// when the kernel reported data since the last receive came up short, else it waits for the
 /// report; .NET's engine instead tries a receive first and waits after it fails.
+/// A reader that lends its buffer (a client's, on the loop) holds none while it waits with nothing
+/// unread: it gives the buffer back to the loop when it parks and takes one when data comes, so an
+/// idle client costs no receive buffer.
 /// </summary>
 internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
 {
@@ -28,7 +31,8 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     private readonly Action _onReceived;
     private readonly SocketEvents? _events;
     private readonly Action<Exception?>? _onReadable;
-    private byte[] _buffer;
+    private readonly bool _lendBuffer;
+    private byte[] _buffer; // empty while lent back
     private int _start;    // first unconsumed byte
     private int _end;      // end of the received bytes
     private int _examined; // the caller has looked at everything before this
@@ -36,6 +40,9 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     private bool _completed;
     private bool _cancelNext;
     private ValueTask<int> _receive;
+    /// <summary>Whether the reader holds a receive buffer now (one that lends it holds none while it waits with nothing unread).</summary>
+    internal bool HoldsBuffer => _buffer.Length > 0;
+
     /// <summary>For tests: runs when a read found nothing and is about to wait for the loop's report.</summary>
     internal Action? BeforeWait { get; set; }
 
@@ -43,12 +50,17 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     private CancellationToken _readableToken;
     private ManualResetValueTaskSourceCore<ReadResult> _core; // continuations run on the completing thread
 
-    public SocketReader(Socket socket, int bufferSize, SocketEvents? events)
+    /// <param name="lendBuffer">
+    /// Give the buffer back while waiting with nothing unread (only on the loop, and only for a
+    /// buffer of <see cref="EventLoop.LentBufferSize"/> bytes).
+    /// </param>
+    public SocketReader(Socket socket, int bufferSize, SocketEvents? events, bool lendBuffer = false)
     {
         _socket = socket;
         _handle = events is null ? null : socket.SafeHandle;
         _initialSize = bufferSize;
-        _buffer = new byte[bufferSize];
+        _lendBuffer = lendBuffer && events is not null && bufferSize == EventLoop.LentBufferSize;
+        _buffer = _lendBuffer ? [] : new byte[bufferSize];
         _onReceived = OnReceived;
         _events = events;
         if (events is not null)
@@ -123,6 +135,8 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         {
             if (attempt && TryReceive(out result))
                 return true;
+            if (_lendBuffer && _start == _end)
+                GiveBackBuffer();
             BeforeWait?.Invoke();
             if (!_events!.Readable.Park(_onReadable!, _readableToken))
             {
@@ -136,6 +150,8 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     /// <summary>One non-blocking receive into the free space; false when nothing was queued.</summary>
     private bool TryReceive(out ReadResult result)
     {
+        if (_buffer.Length == 0)
+            TakeBuffer();
         var free = _buffer.Length - _end;
         int count;
         SocketError error;
@@ -218,10 +234,28 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         return new ReadResult(Unread, isCanceled: false, isCompleted: _ended);
     }
 
+    /// <summary>A lent buffer from the loop whose thread this is (off a loop's thread, from the shared array pool).</summary>
+    private void TakeBuffer() =>
+        _buffer = EventLoop.Current is { } loop ? loop.RentBuffer() : ArrayPool<byte>.Shared.Rent(EventLoop.LentBufferSize);
+
+    /// <summary>Nothing is unread: the buffer goes back (to the loop whose thread this is, else to the shared array pool).</summary>
+    private void GiveBackBuffer()
+    {
+        var buffer = _buffer;
+        _buffer = [];
+        _start = _end = _examined = 0;
+        if (buffer.Length != EventLoop.LentBufferSize)
+            return; // grown for a long message: left to the collector
+        if (EventLoop.Current is { } loop)
+            loop.ReturnBuffer(buffer);
+        else
+            ArrayPool<byte>.Shared.Return(buffer);
+    }
+
     /// <summary>Frees space at the end of the buffer: moves the unread bytes to the front, or grows it when they fill it.</summary>
     private void MakeRoom()
     {
-        if (_buffer.Length - _end >= MinimumReceive)
+        if (_buffer.Length - _end >= MinimumReceive || _buffer.Length == 0) // (a lent-back buffer is taken at the receive)
             return;
         var unread = _end - _start;
         var target = _buffer;
@@ -248,7 +282,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         {
             _start = _end = _examined = 0;
             if (_buffer.Length > _initialSize)
-                _buffer = new byte[_initialSize]; // a long message has passed: back to the usual size
+                _buffer = _lendBuffer ? [] : new byte[_initialSize]; // a long message has passed: back to the usual size
         }
     }
 

@@ -201,7 +201,7 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
         {
             _bufferLoop = null;
             if (EventLoop.Current == loop)
-                loop.ReturnSendBuffer(buffer); // (off its thread, it is left to the collector)
+                loop.ReturnBuffer(buffer); // (off its thread, it is left to the collector)
             return;
         }
         ArrayPool<byte>.Shared.Return(buffer);
@@ -221,9 +221,9 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
             // Room at the front: the unsent bytes move there.
             _buffer.AsSpan(_sent, pending).CopyTo(_buffer);
         }
-        else if (_buffer is null && !keepBuffer && size <= EventLoop.SendBufferSize && EventLoop.Current is { } loop)
+        else if (_buffer is null && !keepBuffer && size <= EventLoop.LentBufferSize && EventLoop.Current is { } loop)
         {
-            _buffer = loop.RentSendBuffer();
+            _buffer = loop.RentBuffer();
             _bufferLoop = loop;
         }
         else

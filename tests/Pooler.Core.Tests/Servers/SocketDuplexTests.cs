@@ -18,7 +18,7 @@ public abstract class SocketDuplexTests : IAsyncLifetime
     /// <summary>Whether the duplex uses the pooler's epoll loop or .NET's socket engine.</summary>
     protected abstract bool EventLoop { get; }
 
-    private const int BufferSize = 4096;
+    private protected const int BufferSize = 4096;
 
     private Socket _peer = null!;  // the other end, used with plain blocking calls
     private SocketDuplex _duplex = null!;
@@ -35,7 +35,7 @@ public abstract class SocketDuplexTests : IAsyncLifetime
         var connecting = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await connecting.ConnectAsync(listener.LocalEndPoint!);
         _peer = await listener.AcceptAsync();
-        _duplex = new SocketDuplex(connecting, BufferSize, keepSendBuffer: false, eventLoop: EventLoop);
+        _duplex = new SocketDuplex(connecting, BufferSize, keepBuffers: false, eventLoop: EventLoop);
     }
 
     public async Task DisposeAsync()
@@ -365,7 +365,7 @@ public abstract class SocketDuplexTests : IAsyncLifetime
         await echo.WaitAsync(Limit);
     }
 
-    private async Task<ReadResult> ReadAtLeastAsync(int length)
+    private protected async Task<ReadResult> ReadAtLeastAsync(int length)
     {
         while (true)
         {
@@ -425,6 +425,47 @@ public sealed class SocketDuplexOnEventLoopTests : SocketDuplexTests
         var result = await reader.ReadAsync().AsTask().WaitAsync(Limit);
 
         Assert.Equal("raced"u8.ToArray(), result.Buffer.ToArray());
+    }
+
+    [Fact]
+    public async Task A_client_waiting_with_nothing_unread_holds_no_receive_buffer_and_still_reads_what_comes()
+    {
+        // An idle client's memory: its 4 KiB receive buffer goes back to the loop while it waits.
+        var reader = (SocketReader)Duplex.Input;
+        Peer.Send("first"u8);
+        var first = await ReadAtLeastAsync(5);
+        Assert.True(reader.HoldsBuffer);
+        reader.AdvanceTo(first.Buffer.GetPosition(2), first.Buffer.End);
+
+        var second = reader.ReadAsync();
+        Assert.False(second.IsCompleted);
+        Assert.True(reader.HoldsBuffer, "gave back a buffer that still holds unread bytes");
+        Peer.Send("-second"u8);
+        var both = await second.AsTask().WaitAsync(Limit);
+        Assert.Equal("rst-second"u8.ToArray(), both.Buffer.ToArray());
+        reader.AdvanceTo(both.Buffer.End);
+
+        var third = reader.ReadAsync();
+        Assert.False(third.IsCompleted);
+        Assert.False(reader.HoldsBuffer, "an idle reader kept its receive buffer");
+        Peer.Send("third"u8);
+        var last = await third.AsTask().WaitAsync(Limit);
+        Assert.Equal("third"u8.ToArray(), last.Buffer.ToArray());
+        Assert.True(reader.HoldsBuffer);
+
+        // A server connection's reader (buffers kept) holds its buffer while it waits.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var connecting = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await connecting.ConnectAsync(listener.LocalEndPoint!);
+        using var serverSide = await listener.AcceptAsync();
+        await using var kept = new SocketDuplex(connecting, BufferSize, keepBuffers: true, eventLoop: true);
+        var waiting = kept.Input.ReadAsync();
+        Assert.False(waiting.IsCompleted);
+        Assert.True(((SocketReader)kept.Input).HoldsBuffer);
+        serverSide.Send("x"u8);
+        Assert.Equal("x"u8.ToArray(), (await waiting.AsTask().WaitAsync(Limit)).Buffer.ToArray());
     }
 
     [Fact]
