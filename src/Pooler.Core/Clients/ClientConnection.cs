@@ -32,7 +32,7 @@ public sealed class ClientConnection : ConnectionContext
     public ClientConnection(Socket socket)
     {
         socket.NoDelay = true;
-        _socket = new SocketDuplex(socket, BufferSize, keepBuffers: false);
+        _socket = new SocketDuplex(socket, BufferSize, clientConnection: true);
         Transport = _socket;
         ConnectionId = NewId();
     }

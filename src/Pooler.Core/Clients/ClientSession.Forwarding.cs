@@ -122,8 +122,8 @@ public sealed partial class ClientSession
                 Exception? failed = null;
                 try
                 {
-                    // Awaited here, not in a helper: on an event loop the flush waits for the end of
-                    // the batch, and one suspended method is cheaper to resume than two.
+                    // Awaited here, not in a helper: when the server's socket is full the flush waits
+                    // for room, and one suspended method is cheaper to resume than two.
                     var flush = wroteTo.Server.Output.FlushAsync(_closing.Token);
                     if (!flush.IsCompletedSuccessfully)
                         await flush;

@@ -21,13 +21,14 @@ internal sealed class SocketDuplex : IAsyncDisposable, IDuplexPipe
 
     /// <param name="socket">A connected socket; it is made non-blocking.</param>
     /// <param name="bufferSize">The receive buffer (held for the connection's life) and the send buffer's least size.</param>
-    /// <param name="keepBuffers">
-    /// Keep the buffers while the connection is quiet (else the send buffer goes back to the pool
-    /// once sent, and on the loop the receive buffer while nothing is unread).
+    /// <param name="clientConnection">
+    /// A client's connection: its buffers go back while it is quiet (the send buffer once sent, and
+    /// on the loop the receive buffer while nothing is unread), and its flushes on the loop wait for
+    /// the end of the batch. A server's connection keeps its buffers and sends at once.
     /// </param>
     /// <param name="events">The socket's registration with the pooler's epoll loop, if made already (see <see cref="ConnectAsync"/>).</param>
     /// <param name="eventLoop">Use the pooler's epoll loop where it runs (false: .NET's socket engine, for tests).</param>
-    public SocketDuplex(Socket socket, int bufferSize = ServerBufferSize, bool keepBuffers = true, SocketEvents? events = null,
+    public SocketDuplex(Socket socket, int bufferSize = ServerBufferSize, bool clientConnection = false, SocketEvents? events = null,
         bool eventLoop = true)
     {
         socket.Blocking = false;
@@ -35,8 +36,8 @@ internal sealed class SocketDuplex : IAsyncDisposable, IDuplexPipe
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
         _events = events ?? (eventLoop ? EventLoop.Register(socket) : null);
-        Input = new SocketReader(socket, bufferSize, _events, lendBuffer: !keepBuffers);
-        Output = new SocketWriter(socket, bufferSize, keepBuffers, _events);
+        Input = new SocketReader(socket, bufferSize, _events, lendBuffer: clientConnection);
+        Output = new SocketWriter(socket, bufferSize, clientConnection, _events);
     }
 
     /// <summary>

@@ -240,10 +240,10 @@ internal sealed class Readiness : IValueTaskSource
 /// several layers to an awaiting task. Here a socket is registered once, edge-triggered, and a
 /// read waits only after the kernel said its queue was empty: a receive that returned less than
 /// it asked for drained it (<see cref="SocketReader"/>). Sockets are spread over the loops round-robin.
-/// The flushes made on a loop's thread while it handles a batch of events send when the batch is
-/// done (<see cref="SocketWriter"/>): each send wakes a backend or a client, which would otherwise
-/// preempt the loop in the middle of the batch (on 2 cores, 0.25 times per transaction at 200
-/// clients; 0.16 with the sends at the end).
+/// The flushes to clients made on a loop's thread while it handles a batch of events send when the
+/// batch is done (<see cref="SocketWriter"/>): each send wakes a client, which would otherwise
+/// preempt the loop in the middle of the batch. Flushes to servers send at once: a query held to
+/// the end of the batch leaves its backend idle while clients wait in line for it.
 /// </summary>
 internal sealed class EventLoop
 {

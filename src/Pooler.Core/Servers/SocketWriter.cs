@@ -9,14 +9,16 @@ namespace Pooler.Core.Servers;
 /// <summary>
 /// A socket's send side as a <see cref="PipeWriter"/>: writes gather in a buffer and a flush sends
 /// them with one non-blocking send on the caller's thread; only when the socket cannot take them
-/// all (the peer reads slowly) does the flush wait for an asynchronous send of the rest. A flush
-/// on an event loop's thread waits for the end of the loop's batch of events, and sends then
-/// (<see cref="EventLoop"/>): its continuation runs there, right after the send.
+/// all (the peer reads slowly) does the flush wait for an asynchronous send of the rest. A client
+/// connection's flush on an event loop's thread waits for the end of the loop's batch of events,
+/// and sends then (<see cref="EventLoop"/>): its continuation runs there, right after the send.
+/// A server connection's flush sends at once (<c>clientConnection</c> false): the server is what
+/// the clients wait in line for, and a query held to the end of the batch leaves it idle.
 /// <see cref="Send"/> skips the buffer: bytes go out at once when nothing is waiting before them.
 /// The socket must be non-blocking (<see cref="Socket.Blocking"/> false). One writer at a time,
 /// and a flush must complete before the next write, as for any pipe.
 /// </summary>
-internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool keepBuffer, SocketEvents? events)
+internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool clientConnection, SocketEvents? events)
     : PipeWriter, IValueTaskSource<FlushResult>
 {
     /// <summary>Bytes up to this many, sent on an event loop's thread, wait for the end of its batch.</summary>
@@ -57,13 +59,14 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
 
     /// <summary>
     /// Writes <paramref name="bytes"/> and sends them now if nothing written earlier waits to be
-    /// sent; what the socket cannot take at once is kept for the next flush. On an event loop's
-    /// thread, up to <see cref="DeferLimit"/> bytes are only written: the flush that must follow
-    /// sends them at the end of the loop's batch.
+    /// sent; what the socket cannot take at once is kept for the next flush. For a client
+    /// connection on an event loop's thread, up to <see cref="DeferLimit"/> bytes are only written:
+    /// the flush that must follow sends them at the end of the loop's batch.
     /// </summary>
     public void Send(ReadOnlySpan<byte> bytes)
     {
-        if (_written == _sent && !_completed && (bytes.Length > DeferLimit || events is null || EventLoop.Current is null))
+        if (_written == _sent && !_completed &&
+            (bytes.Length > DeferLimit || !clientConnection || events is null || EventLoop.Current is null))
         {
             var sent = SendNow(bytes);
             bytes = bytes[sent..];
@@ -78,7 +81,7 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
     {
         if (_written > _sent)
         {
-            if (events is not null && _deferred == 0 && EventLoop.Current is { } loop)
+            if (clientConnection && events is not null && _deferred == 0 && EventLoop.Current is { } loop)
             {
                 _deferredFlush.Reset();
                 Volatile.Write(ref _deferred, 1);
@@ -184,11 +187,11 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
         throw AsIOException(new SocketException((int)error));
     }
 
-    /// <summary>Everything written went out: the buffer starts over (and is given back when not kept).</summary>
+    /// <summary>Everything written went out: the buffer starts over (a client connection gives it back).</summary>
     private void Sent()
     {
         _sent = _written = 0;
-        if (!keepBuffer && _buffer is { } buffer)
+        if (clientConnection && _buffer is { } buffer)
         {
             _buffer = null;
             GiveBack(buffer);
@@ -221,7 +224,7 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool ke
             // Room at the front: the unsent bytes move there.
             _buffer.AsSpan(_sent, pending).CopyTo(_buffer);
         }
-        else if (_buffer is null && !keepBuffer && size <= EventLoop.LentBufferSize && EventLoop.Current is { } loop)
+        else if (_buffer is null && clientConnection && size <= EventLoop.LentBufferSize && EventLoop.Current is { } loop)
         {
             _buffer = loop.RentBuffer();
             _bufferLoop = loop;

@@ -29,13 +29,19 @@ public abstract class SocketDuplexTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        (var connecting, _peer) = await SocketPairAsync();
+        _duplex = new SocketDuplex(connecting, BufferSize, clientConnection: true, eventLoop: EventLoop);
+    }
+
+    /// <summary>Both ends of a loopback TCP connection.</summary>
+    private protected static async Task<(Socket Connecting, Socket Accepted)> SocketPairAsync()
+    {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen();
         var connecting = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await connecting.ConnectAsync(listener.LocalEndPoint!);
-        _peer = await listener.AcceptAsync();
-        _duplex = new SocketDuplex(connecting, BufferSize, keepBuffers: false, eventLoop: EventLoop);
+        return (connecting, await listener.AcceptAsync());
     }
 
     public async Task DisposeAsync()
@@ -454,13 +460,9 @@ public sealed class SocketDuplexOnEventLoopTests : SocketDuplexTests
         Assert.True(reader.HoldsBuffer);
 
         // A server connection's reader (buffers kept) holds its buffer while it waits.
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        var connecting = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await connecting.ConnectAsync(listener.LocalEndPoint!);
-        using var serverSide = await listener.AcceptAsync();
-        await using var kept = new SocketDuplex(connecting, BufferSize, keepBuffers: true, eventLoop: true);
+        var (connecting, serverSide) = await SocketPairAsync();
+        using var _ = serverSide;
+        await using var kept = new SocketDuplex(connecting, BufferSize, clientConnection: false, eventLoop: true);
         var waiting = kept.Input.ReadAsync();
         Assert.False(waiting.IsCompleted);
         Assert.True(((SocketReader)kept.Input).HoldsBuffer);
@@ -492,6 +494,36 @@ public sealed class SocketDuplexOnEventLoopTests : SocketDuplexTests
         Assert.True(waited, "the flush sent at once instead of at the end of the loop's batch");
         Assert.Equal(0, unsent);
         Assert.Equal("pong"u8.ToArray(), ReceiveOnPeer(4));
+    }
+
+    [Fact]
+    public async Task A_server_connections_flush_on_the_loop_thread_sends_at_once()
+    {
+        // Clients wait in line for a server: its query must not wait for the end of the loop's batch.
+        var (connecting, backend) = await SocketPairAsync();
+        using var _ = backend;
+        await using var server = new SocketDuplex(connecting, BufferSize, clientConnection: false, eventLoop: true);
+        async Task<(bool OnLoop, bool AtOnce)> SendQuery()
+        {
+            var read = await server.Input.ReadAsync().ConfigureAwait(false); // continues on the loop's thread
+            server.Input.AdvanceTo(read.Buffer.End);
+            var onLoop = Pooler.Core.Servers.EventLoop.Current is not null;
+            server.Output.Write("query"u8);
+            var flush = server.Output.FlushAsync();
+            var atOnce = flush.IsCompleted;
+            await flush.ConfigureAwait(false);
+            return (onLoop, atOnce);
+        }
+
+        var sending = SendQuery();
+        backend.Send("ready"u8);
+        var (onLoop, atOnce) = await sending.WaitAsync(Limit);
+
+        Assert.True(onLoop, "the read's continuation did not run on the event loop");
+        Assert.True(atOnce, "a server connection's flush waited for the end of the loop's batch");
+        var received = new byte[5];
+        Assert.Equal(5, backend.Receive(received));
+        Assert.Equal("query"u8.ToArray(), received);
     }
 
     [Fact]
