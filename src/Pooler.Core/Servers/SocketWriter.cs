@@ -65,8 +65,7 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool cl
     /// </summary>
     public void Send(ReadOnlySpan<byte> bytes)
     {
-        if (_written == _sent && !_completed &&
-            (bytes.Length > DeferLimit || !clientConnection || events is null || EventLoop.Current is null))
+        if (_written == _sent && !_completed && (bytes.Length > DeferLimit || DeferringLoop is null))
         {
             var sent = SendNow(bytes);
             bytes = bytes[sent..];
@@ -77,11 +76,14 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool cl
         _written += bytes.Length;
     }
 
+    /// <summary>The loop whose batch a flush from this thread waits for: a client connection's, on its loop's thread; else null.</summary>
+    private EventLoop? DeferringLoop => clientConnection && events is not null ? EventLoop.Current : null;
+
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
         if (_written > _sent)
         {
-            if (clientConnection && events is not null && _deferred == 0 && EventLoop.Current is { } loop)
+            if (_deferred == 0 && DeferringLoop is { } loop)
             {
                 _deferredFlush.Reset();
                 Volatile.Write(ref _deferred, 1);
