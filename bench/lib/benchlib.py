@@ -564,6 +564,10 @@ def cmd_meta(a):
             ("load average at the end", e("LOAD") + " (other work on the machine makes numbers noisy; the alternation below spreads it over all targets)"),
             ("versions", f"Pooler {e('POOLER')} (Release, .NET SDK {e('DOTNET')}); {e('PG')}; {e('PGBENCH')}; {e('PGBOUNCER')}"),
             ("open files limit", e("ULIMIT")),
+            ("processes", "PostgreSQL (pg_ctl), PgBouncer and each Pooler node run each in a session of its own (`setsid`), as a "
+                          "service manager starts them; pgbench runs in the driver's session. kernel.sched_autogroup_enabled = "
+                          f"{e('AUTOGROUP')}: with autogroup on, the kernel shares the CPUs between sessions first, so a pooler in "
+                          "pgbench's session would share one group's CPU time with it"),
         ],
         "settings": [
             ("pgbench", f"`-n -j {e('THREADS')} -T {e('SECONDS')}` over TCP to 127.0.0.1, `-S` (select-only) and the built-in TPC-B-like script, "
