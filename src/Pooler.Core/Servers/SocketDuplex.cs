@@ -35,7 +35,7 @@ internal sealed class SocketDuplex : IAsyncDisposable, IDuplexPipe
         Socket = socket;
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
-        _events = events ?? (eventLoop ? EventLoop.Register(socket) : null);
+        _events = events ?? (eventLoop ? EventLoop.Register(socket, server: !clientConnection) : null);
         Input = new SocketReader(socket, bufferSize, _events, lendBuffer: clientConnection);
         Output = new SocketWriter(socket, bufferSize, clientConnection, _events);
     }
@@ -80,7 +80,7 @@ internal sealed class SocketDuplex : IAsyncDisposable, IDuplexPipe
                 catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
                 {
                     // Registered only now: before connect() the kernel reports an unconnected socket as hung up.
-                    events = EventLoop.Register(socket)!;
+                    events = EventLoop.Register(socket, server: true)!;
                     while (!socket.Poll(0, SelectMode.SelectWrite))
                         await events.Writable.WaitAsync(cancellationToken).ConfigureAwait(false);
                     var error = (SocketError)(int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;

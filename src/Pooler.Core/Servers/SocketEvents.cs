@@ -13,15 +13,21 @@ internal sealed class SocketEvents
 {
     private readonly EventLoop _loop;
 
-    internal SocketEvents(EventLoop loop, int slot, uint generation)
+    internal SocketEvents(EventLoop loop, int slot, uint generation, bool server)
     {
         _loop = loop;
         Slot = slot;
         Generation = generation;
+        Server = server;
     }
 
     internal int Slot { get; }
     internal uint Generation { get; }
+
+    /// <summary>A connection to a server (or to a pool's owner node): its events come first in each batch.</summary>
+    internal bool Server { get; }
+
+    internal EventLoop Loop => _loop;
 
     public Readiness Readable { get; } = new();
 
@@ -277,13 +283,17 @@ internal sealed class EventLoop
     /// <summary>The loops, or null where they are not used (not Linux x64, or turned off): then sockets use .NET's engine.</summary>
     public static EventLoop[]? Loops => s_loops.Value;
 
-    /// <summary>Registers <paramref name="socket"/> (connected or connecting) with the next loop; null when the loops are not used.</summary>
-    public static SocketEvents? Register(System.Net.Sockets.Socket socket)
+    /// <summary>
+    /// Registers <paramref name="socket"/> (connected or connecting) with the next loop; null when
+    /// the loops are not used. <paramref name="server"/>: a connection to a server, whose events
+    /// each batch handles before the clients' (see <see cref="Handle"/>).
+    /// </summary>
+    public static SocketEvents? Register(System.Net.Sockets.Socket socket, bool server)
     {
         if (Loops is not { } loops)
             return null;
         var loop = loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)loops.Length)];
-        return loop.Add(socket);
+        return loop.Add(socket, server);
     }
 
     private static EventLoop[]? Start()
@@ -306,7 +316,7 @@ internal sealed class EventLoop
         return loops;
     }
 
-    private SocketEvents Add(System.Net.Sockets.Socket socket)
+    private SocketEvents Add(System.Net.Sockets.Socket socket, bool server)
     {
         SocketEvents events;
         lock (_gate)
@@ -318,7 +328,7 @@ internal sealed class EventLoop
                 _slots.CopyTo(larger, 0);
                 Volatile.Write(ref _slots, larger);
             }
-            events = new SocketEvents(this, slot, Interlocked.Increment(ref s_generation));
+            events = new SocketEvents(this, slot, Interlocked.Increment(ref s_generation), server);
             _slots[slot] = events;
         }
         var registration = new EpollEvent
@@ -403,30 +413,29 @@ internal sealed class EventLoop
     }
 
     /// <summary>
-    /// One batch: its events, then its sends. A method of its own, so that the JIT compiles it as
-    /// any other: the loop around it never returns, so code inside that loop would only ever run as
-    /// on-stack-replacement code.
+    /// One batch: the events of server connections, then the clients', then the batch's sends. A
+    /// server's answer ends a transaction, and the connection goes straight to the next client in
+    /// line with that client's query: handled first, the backend gets its next query without
+    /// waiting behind the batch's client events, which at most join the line. A method of its own,
+    /// so that the JIT compiles it as any other: the loop around it never returns, so code inside
+    /// that loop would only ever run as on-stack-replacement code.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Handle(EpollEvent[] ready, int count)
     {
-        var slots = Volatile.Read(ref _slots);
+        var clients = 0;
         for (var i = 0; i < count; i++)
         {
-            var data = ready[i].Data;
-            var slot = (int)(uint)data;
-            if ((uint)slot >= (uint)slots.Length || Volatile.Read(ref slots[slot]) is not { } events
-                || events.Generation != (uint)(data >> 32))
+            if (Find(ready[i].Data) is not { } events)
                 continue; // closed meanwhile
-            try
-            {
-                events.OnEvents(ready[i].Events);
-            }
-            catch (Exception e)
-            {
-                Console.Error.WriteLine($"pooler: unhandled error on the I/O loop: {e}");
-            }
+            if (events.Server)
+                Dispatch(events, ready[i].Events);
+            else
+                ready[clients++] = ready[i]; // for the second pass (clients <= i: nothing unread is overwritten)
         }
+        for (var i = 0; i < clients; i++)
+            if (Find(ready[i].Data) is { } events)
+                Dispatch(events, ready[i].Events);
         // The batch's sends go out together, after its events: the tasks they wake (backends,
         // clients) then find the loop done with the batch instead of preempting it midway.
         while (_deferred.TryDequeue(out var writer))
@@ -439,6 +448,27 @@ internal sealed class EventLoop
             {
                 Console.Error.WriteLine($"pooler: unhandled error on the I/O loop: {e}");
             }
+        }
+    }
+
+    /// <summary>The socket an event is for; null when it was closed (its slot may be another socket's now).</summary>
+    private SocketEvents? Find(ulong data)
+    {
+        var slots = Volatile.Read(ref _slots);
+        var slot = (int)(uint)data;
+        return (uint)slot < (uint)slots.Length && Volatile.Read(ref slots[slot]) is { } events
+            && events.Generation == (uint)(data >> 32) ? events : null;
+    }
+
+    private static void Dispatch(SocketEvents events, uint happened)
+    {
+        try
+        {
+            events.OnEvents(happened);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"pooler: unhandled error on the I/O loop: {e}");
         }
     }
 

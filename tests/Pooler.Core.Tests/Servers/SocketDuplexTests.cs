@@ -527,6 +527,68 @@ public sealed class SocketDuplexOnEventLoopTests : SocketDuplexTests
     }
 
     [Fact]
+    public async Task In_one_batch_a_server_connections_answer_is_handled_before_a_clients_query()
+    {
+        // The answer frees the server for the next client in line: its backend must not wait while
+        // the loop reads the batch's new queries, which can only join the line.
+        var (gate, gatePeer, loop) = await OnOneLoopAsync(server: false, loop: null);
+        var (client, pgbench, _) = await OnOneLoopAsync(server: false, loop);
+        var (server, backend, _) = await OnOneLoopAsync(server: true, loop);
+        await using var disposeGate = gate;
+        await using var disposeClient = client;
+        await using var disposeServer = server;
+        using var closeGatePeer = gatePeer;
+        using var closePgbench = pgbench;
+        using var closeBackend = backend;
+        var handled = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        async Task ReadAsync(SocketDuplex duplex, string name)
+        {
+            var read = await duplex.Input.ReadAsync().ConfigureAwait(false); // continues on the loop's thread
+            duplex.Input.AdvanceTo(read.Buffer.End);
+            handled.Enqueue(name);
+        }
+        using var holding = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        async Task HoldTheLoopAsync()
+        {
+            var read = await gate.Input.ReadAsync().ConfigureAwait(false);
+            gate.Input.AdvanceTo(read.Buffer.End);
+            holding.Set();
+            release.Wait(Limit); // the loop's thread, held while both others become readable
+        }
+
+        var reads = Task.WhenAll(ReadAsync(client, "client"), ReadAsync(server, "server"));
+        var held = HoldTheLoopAsync();
+        gatePeer.Send("hold"u8);
+        Assert.True(holding.Wait(Limit), "the loop did not run the gate's read");
+        pgbench.Send("query"u8);   // readable first
+        backend.Send("answer"u8);  // readable second
+        release.Set();
+        await Task.WhenAll(reads, held).WaitAsync(Limit);
+
+        Assert.Equal(["server", "client"], handled);
+    }
+
+    /// <summary>A loopback connection whose socket is on <paramref name="loop"/> (any, when null), as a server's or a client's duplex.</summary>
+    private static async Task<(SocketDuplex Duplex, Socket Peer, Pooler.Core.Servers.EventLoop Loop)> OnOneLoopAsync(bool server,
+        Pooler.Core.Servers.EventLoop? loop)
+    {
+        // Sockets go to the loops in turn; with several loops (POOLER_IO_THREADS) try until one lands on the wanted one.
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var (connecting, peer) = await SocketPairAsync();
+            connecting.Blocking = false;
+            var events = Pooler.Core.Servers.EventLoop.Register(connecting, server)!;
+            if (loop is null || events.Loop == loop)
+                return (new SocketDuplex(connecting, BufferSize, clientConnection: !server, events: events), peer, events.Loop);
+            events.Close();
+            connecting.Dispose();
+            peer.Dispose();
+        }
+        throw new InvalidOperationException("no connection landed on the wanted event loop");
+    }
+
+    [Fact]
     public async Task A_flush_waiting_for_the_end_of_the_batch_is_sent_before_the_socket_closes()
     {
         // A session that writes its last error and closes at once must not lose that error.
