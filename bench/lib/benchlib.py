@@ -258,6 +258,16 @@ def ratio(a, b, digits=2):
     return f"{a / b:.{digits}f}"
 
 
+def paired_ratios(runs, config, key):
+    """Pooler/PgBouncer of one round's two runs, round by round: how far apart the rounds are."""
+    by_round = {}
+    for r in runs:
+        if (r["workload"], r["mode"], r["clients"]) == config and r["target"] in ("pooler", "pgbouncer") and r.get(key):
+            by_round.setdefault(r["round"], {})[r["target"]] = r[key]
+    pairs = [v for _, v in sorted(by_round.items()) if len(v) == 2]
+    return ", ".join(f"{v['pooler'] / v['pgbouncer']:.2f}" for v in pairs)
+
+
 def aggregate(runs):
     """(workload, mode, clients, target) -> medians over rounds."""
     groups = {}
@@ -379,7 +389,10 @@ def cmd_report(a):
         p, b = agg.get(("select", "simple", c, "pooler")), agg.get(("select", "simple", c, "pgbouncer"))
         if p and b and p["tps"] and b["tps"]:
             v = p["tps"] / b["tps"]
-            chk(f"tps Pooler/PgBouncer, `-S -M simple`, {c:,} clients", f"{v:.2f}", v >= limit, f"≥ {limit}")
+            rounds = paired_ratios(runs, ("select", "simple", c), "tps")
+            shown = f"{v:.2f}" if (round(v, 2) >= limit) == (v >= limit) else f"{v:.3f}" # 0.996 is not 1.00
+            chk(f"tps Pooler/PgBouncer, `-S -M simple`, {c:,} clients", shown + (f" (rounds: {rounds})" if rounds else ""),
+                v >= limit, f"≥ {limit}")
     p, b = agg.get(("select", "simple", 200, "pooler")), agg.get(("select", "simple", 200, "pgbouncer"))
     if p and b and p["p99"] and b["p99"]:
         v = p["p99"] / b["p99"]
@@ -408,6 +421,9 @@ def cmd_report(a):
             chk(f"tps Pooler `-M prepared`/`-M simple` (transaction mode), `-S`, {c:,} clients", f"{v:.2f}", v >= 1.0, "≥ 1.0", issue=7)
     if checks:
         L.append("## Issue targets checked by this run")
+        L.append("")
+        L.append("Throughput targets also show each round's own ratio (Pooler's and PgBouncer's runs of that round, "
+                 "minutes apart): how far apart the rounds are.")
         L.append("")
         L.append("| issue | target | measured | wanted | met |")
         L.append("| ---: | --- | ---: | ---: | --- |")
