@@ -11,11 +11,9 @@ namespace Pooler.Core.Servers;
 /// </summary>
 internal sealed class SocketEvents
 {
-    private readonly EventLoop _loop;
-
     internal SocketEvents(EventLoop loop, int slot, uint generation, bool server)
     {
-        _loop = loop;
+        Loop = loop;
         Slot = slot;
         Generation = generation;
         Server = server;
@@ -27,7 +25,7 @@ internal sealed class SocketEvents
     /// <summary>A connection to a server (or to a pool's owner node): its events come first in each batch.</summary>
     internal bool Server { get; }
 
-    internal EventLoop Loop => _loop;
+    internal EventLoop Loop { get; }
 
     public Readiness Readable { get; } = new();
 
@@ -74,7 +72,7 @@ internal sealed class SocketEvents
     public void Close()
     {
         Interlocked.Exchange(ref _closed, 1);
-        _loop.Remove(this);
+        Loop.Remove(this);
         Readable.Close();
         Volatile.Read(ref _writable)?.Close();
     }

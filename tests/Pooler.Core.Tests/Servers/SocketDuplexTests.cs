@@ -577,7 +577,6 @@ public sealed class SocketDuplexOnEventLoopTests : SocketDuplexTests
         for (var attempt = 0; attempt < 100; attempt++)
         {
             var (connecting, peer) = await SocketPairAsync();
-            connecting.Blocking = false;
             var events = Pooler.Core.Servers.EventLoop.Register(connecting, server)!;
             if (loop is null || events.Loop == loop)
                 return (new SocketDuplex(connecting, BufferSize, clientConnection: !server, events: events), peer, events.Loop);
