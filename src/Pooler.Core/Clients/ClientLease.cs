@@ -13,13 +13,15 @@ namespace Pooler.Core.Clients;
 /// no extended-query batch is half sent and the server is idle, a transaction-mode lease ends;
 /// <see cref="Gate"/> makes that decision and the client's next write mutually exclusive, so no
 /// byte of a new request can reach a connection that has just been handed back.
+/// A session lends its next connection with the same object once this lending is over for both
+/// loops (see <see cref="TryRenew"/>): a transaction then allocates no lease.
 /// </summary>
 public sealed class ClientLease(ClientSession session, ServerConnection server, PipeWriter clientOutput, PoolMode mode)
     : IServerSink
 {
     /// <summary>The lock both loops take; the lease itself, to save an allocation per transaction.</summary>
     public object Gate => this;
-    public ServerConnection Server { get; } = server;
+    public ServerConnection Server { get; private set; } = server;
     public PoolMode Mode { get; private set; } = mode;
 
     /// <summary>Why the client keeps this connection for the rest of its session (null: it does not).</summary>
@@ -53,7 +55,7 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
     public TransactionStatus LastStatus { get; private set; } = TransactionStatus.Idle;
 
     /// <summary>Prepared statement bookkeeping (transaction and statement mode); null when not tracked.</summary>
-    internal StatementTracker? Statements { get; init; }
+    internal StatementTracker? Statements { get; set; }
 
     public bool TracksStatements => Statements is not null;
 
@@ -72,7 +74,7 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
     }
 
     /// <summary>Where this lease's queries, transactions and bytes are counted (null: not counted).</summary>
-    public Stats.PoolCounters? Counters { get; init; }
+    public Stats.PoolCounters? Counters { get; set; }
 
     private long _requestStart; // Stopwatch timestamp of the oldest unanswered request, 0 when none
     private long _xactStart;    // ... of the transaction's first request, 0 between transactions
@@ -209,6 +211,35 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
 
     private bool _lastFlushPending; // released while the server's last answer was still being flushed
     private ValueTask<FlushResult> _lastFlush;
+    private Action? _onLastFlushed; // OnLastFlushed, made once per lease object
+
+    /// <summary>
+    /// Starts a new lending of <paramref name="next"/> with this object, if this lending is over for
+    /// everyone: released, its last answer flushed to the client (the server's loop is done with it),
+    /// no flush of the client's bytes under way and no check-in owed (the client's loop is done with
+    /// it). False otherwise, and for a relay (held for the session): then the session makes a new one.
+    /// </summary>
+    public bool TryRenew(ServerConnection next, PoolMode mode)
+    {
+        lock (Gate)
+        {
+            if (!Released || !_clientOutputFree || _lastFlushPending || _clientOutputWaiter is not null ||
+                Flushing || _checkinOwed || Server.Target.IsRelay || next.Target.IsRelay)
+                return false;
+            Server = next;
+            Mode = mode;
+            PinnedFor = null;
+            Pending = 0;
+            OpenBatch = false;
+            Released = false;
+            LastStatus = TransactionStatus.Idle;
+            FinalSettings = null;
+            _requestStart = _xactStart = 0;
+            _releaseRequested = false;
+            _clientOutputFree = false;
+            return true;
+        }
+    }
 
     private void FreeClientOutput()
     {
@@ -267,7 +298,7 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
             return;
         }
         _lastFlush = lastFlush;
-        lastFlush.GetAwaiter().UnsafeOnCompleted(OnLastFlushed);
+        lastFlush.GetAwaiter().UnsafeOnCompleted(_onLastFlushed ??= OnLastFlushed);
     }
 
     private void OnLastFlushed()

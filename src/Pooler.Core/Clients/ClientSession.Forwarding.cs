@@ -388,13 +388,13 @@ public sealed partial class ClientSession
                     {
                         return null;
                     }
-                    if (reply is not Assigned assigned)
+                    if (reply is not ServerConnection assigned)
                     {
                         if (await RefusedAsync((CheckoutFailed)reply))
                             continue;
                         return null;
                     }
-                    taken = assigned.Server;
+                    taken = assigned;
                 }
                 if (TryLendAsIs(taken) is { } lease)
                     return lease;
@@ -573,10 +573,20 @@ public sealed partial class ClientSession
         return (Lend(server), false);
     }
 
-    /// <summary>The session's lease of a connection that is ready for its client.</summary>
+    /// <summary>
+    /// The session's lease of a connection that is ready for its client: the last lease's object
+    /// renewed when that lending is over for both loops, else a new one.
+    /// </summary>
     private ClientLease Lend(ServerConnection server)
     {
-        var lease = new ClientLease(this, server, Output, _poolMode) { Counters = _counters, Statements = StatementsOn(server) };
+        var lease = _lease;
+        StatementTracker? lastStatements = null;
+        if (lease is not null && lease.TryRenew(server, _poolMode))
+            lastStatements = lease.Statements;
+        else
+            lease = new ClientLease(this, server, Output, _poolMode);
+        lease.Counters = _counters;
+        lease.Statements = StatementsOn(server, lastStatements);
         lease.MarkSettings();
         server.Attach(lease);
         _lease = lease;

@@ -37,10 +37,15 @@ public sealed partial class ClientSession
         _statements = _poolMode != PoolMode.Session ? new ClientStatements() : null;
 
     /// <summary>The bookkeeping for a lease of <paramref name="server"/>; null when statements are not tracked.</summary>
-    private StatementTracker? StatementsOn(ServerConnection server) =>
-        _statements is null || server.Target.IsRelay
-            ? null
-            : new StatementTracker(server.Statements, _statements, server.NextLeaseStamp(), _poolConfig!.PreparedStatementsCacheSize);
+    private StatementTracker? StatementsOn(ServerConnection server, StatementTracker? last)
+    {
+        if (_statements is null || server.Target.IsRelay)
+            return null;
+        if (last is null || last.Client != _statements || last.Capacity != _poolConfig!.PreparedStatementsCacheSize)
+            return new StatementTracker(server.Statements, _statements, server.NextLeaseStamp(), _poolConfig!.PreparedStatementsCacheSize);
+        last.Renew(server.Statements, server.NextLeaseStamp());
+        return last;
+    }
 
     private static bool MayNameStatement(byte type) => type is FrontendMessageType.Parse or FrontendMessageType.Bind
         or FrontendMessageType.Describe or FrontendMessageType.Close or FrontendMessageType.Query;

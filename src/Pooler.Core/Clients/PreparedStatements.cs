@@ -121,9 +121,21 @@ internal sealed class StatementTracker(ServerStatements server, ClientStatements
     private int _laterCount;
     private long _ready;    // ReadyForQuery messages seen during the lease
 
-    public ServerStatements Server { get; } = server;
+    public ServerStatements Server { get; private set; } = server;
     public ClientStatements Client { get; } = client;
-    public long LeaseStamp { get; } = leaseStamp;
+    public long LeaseStamp { get; private set; } = leaseStamp;
+
+    /// <summary>Starts over for the session's next lease (its lease object is renewed, see ClientLease.TryRenew).</summary>
+    public void Renew(ServerStatements server, long leaseStamp)
+    {
+        Server = server;
+        LeaseStamp = leaseStamp;
+        _oldest = default;
+        if (_later is not null)
+            Array.Clear(_later);
+        _laterStart = _laterCount = 0;
+        _ready = 0;
+    }
 
     /// <summary>prepared_statements_cache_size: statements per server connection.</summary>
     public int Capacity { get; } = capacity;

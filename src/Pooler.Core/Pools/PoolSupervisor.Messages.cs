@@ -28,9 +28,6 @@ public static class PoolProtocol
     /// was below pool_size: the supervisor opens a connection if the line needs one.</summary>
     public sealed record ServerWanted(string Key);
 
-    /// <summary>The answer to a queued session: a server connection, lent until it is returned.</summary>
-    public sealed record Assigned(ServerConnection Server, long RequestId);
-
     /// <summary>The answer to a queued session when no server connection can be had; the session passes the error on.</summary>
     public sealed record CheckoutFailed(string SqlState, string Message, long RequestId) : IClusterMessage;
 

@@ -5,8 +5,10 @@ namespace Pooler.Core.Pools;
 
 /// <summary>
 /// Where a session waiting for a server connection is answered; implemented by the session's
-/// checkout reply. <see cref="TryComplete"/> is false when that wait is over (the client left, or
-/// the answer is for an older request): the desk then offers the connection to the next in line.
+/// checkout reply. The reply is the <see cref="ServerConnection"/> lent, or a
+/// <see cref="PoolProtocol.CheckoutFailed"/>. <see cref="TryComplete"/> is false when that wait is
+/// over (the client left, or the answer is for an older request): the desk then offers the
+/// connection to the next in line.
 /// </summary>
 public interface ICheckoutWaiter
 {
@@ -26,7 +28,7 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
 {
     private readonly Lock _gate = new();
     private readonly List<ServerConnection> _idle = []; // most recently used last
-    private readonly LinkedList<Waiter> _waiters = new();
+    private readonly WaiterLine _waiters = new();
     private bool _full;
     private bool _closed;
     private bool _paused; // PAUSE: connections come back, none is lent
@@ -65,7 +67,7 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
             if (!_paused && TakeIdle(out server))
                 return true;
             server = null!;
-            _waiters.AddLast(new Waiter(waiter, requestId, DateTime.UtcNow));
+            _waiters.Add(new Waiter(waiter, requestId, DateTime.UtcNow));
             tellSupervisor = !_full && !_paused;
             return false;
         }
@@ -87,22 +89,14 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
     public void Leave(ICheckoutWaiter waiter, long requestId)
     {
         lock (_gate)
-        {
-            for (var node = _waiters.First; node is not null; node = node.Next)
-            {
-                if (node.Value.RequestId == requestId && ReferenceEquals(node.Value.ReplyTo, waiter))
-                {
-                    _waiters.Remove(node);
-                    return;
-                }
-            }
-        }
+            _waiters.Remove(waiter, requestId);
     }
 
     /// <summary>
     /// Gives a clean connection back: to the first session in line, or onto the idle list. False
     /// when the connection must not be lent again (closed, or past server_lifetime): the supervisor
     /// closes it. <paramref name="inline"/> runs the next session's continuation on this thread.
+    /// The session's answer is the connection itself (a refusal is a <see cref="CheckoutFailed"/>).
     /// </summary>
     public bool TryReturn(ServerConnection server, bool inline)
     {
@@ -111,24 +105,19 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
         server.Touch();
         while (true)
         {
-            Waiter? next;
+            Waiter next;
             lock (_gate)
             {
                 if (_closed)
                     return false;
-                if (!_paused && _waiters.First is { } first)
-                {
-                    next = first.Value;
-                    _waiters.RemoveFirst();
-                }
-                else
+                if (_paused || !_waiters.TryTakeFirst(out next))
                 {
                     _idle.Add(server);
                     return true;
                 }
             }
             // Outside the lock: the waiting session may run right here and come back to the desk.
-            if (next.ReplyTo.TryComplete(new Assigned(server, next.RequestId), next.RequestId, inline))
+            if (next.ReplyTo.TryComplete(server, next.RequestId, inline))
                 return true;
         }
     }
@@ -168,7 +157,7 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
     internal (ServerConnection[] Idle, int Waiting, DateTime? OldestWait) Observe()
     {
         lock (_gate)
-            return ([.. _idle], _waiters.Count, _waiters.First?.Value.Since);
+            return ([.. _idle], _waiters.Count, _waiters.OldestSince);
     }
 
     private bool TakeIdle(out ServerConnection server)
@@ -209,26 +198,14 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
     internal List<Waiter> TakeAllWaiters()
     {
         lock (_gate)
-        {
-            var all = _waiters.ToList();
-            _waiters.Clear();
-            return all;
-        }
+            return _waiters.TakeWhile(static (_, _) => true, (object?)null);
     }
 
     /// <summary>Supervisor side: the sessions that have waited longer than <paramref name="limit"/>, taken out of line.</summary>
     internal List<Waiter> TakeWaitersOlderThan(TimeSpan limit, DateTime now)
     {
-        var expired = new List<Waiter>();
         lock (_gate)
-        {
-            while (_waiters.First is { } first && now - first.Value.Since > limit)
-            {
-                expired.Add(first.Value);
-                _waiters.RemoveFirst();
-            }
-        }
-        return expired;
+            return _waiters.TakeWhile(static (waiter, state) => state.Now - waiter.Since > state.Limit, (Now: now, Limit: limit));
     }
 
     internal bool RemoveIdle(ServerConnection server)
@@ -254,4 +231,105 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
 }
 
 /// <summary>A session waiting for a server connection, in arrival order.</summary>
-internal sealed record Waiter(ICheckoutWaiter ReplyTo, long RequestId, DateTime Since);
+internal readonly record struct Waiter(ICheckoutWaiter ReplyTo, long RequestId, DateTime Since);
+
+/// <summary>
+/// The line of waiting sessions, oldest first: a ring of <see cref="Waiter"/> values, so joining
+/// and leaving the line allocates nothing once the ring has grown to the longest line seen. A
+/// session that leaves from the middle (its client went away) leaves a hole that is skipped.
+/// Not thread-safe: the desk's lock guards it.
+/// </summary>
+internal sealed class WaiterLine
+{
+    private Waiter[] _ring = new Waiter[16];
+    private int _head;  // index of the oldest entry (perhaps a hole)
+    private int _used;  // entries from the head on, holes included
+    private int _holes;
+
+    public int Count => _used - _holes;
+
+    /// <summary>When the longest-waiting session joined; null when nobody waits.</summary>
+    public DateTime? OldestSince
+    {
+        get
+        {
+            SkipHoles();
+            return _used > 0 ? _ring[_head].Since : null;
+        }
+    }
+
+    public void Add(in Waiter waiter)
+    {
+        if (_used == _ring.Length)
+            Grow();
+        _ring[(_head + _used) % _ring.Length] = waiter;
+        _used++;
+    }
+
+    public bool TryTakeFirst(out Waiter waiter)
+    {
+        SkipHoles();
+        if (_used == 0)
+        {
+            waiter = default;
+            return false;
+        }
+        waiter = _ring[_head];
+        RemoveHead();
+        return true;
+    }
+
+    /// <summary>Takes <paramref name="replyTo"/>'s wait for <paramref name="requestId"/> out of the line, if it is there.</summary>
+    public void Remove(ICheckoutWaiter replyTo, long requestId)
+    {
+        for (var i = 0; i < _used; i++)
+        {
+            ref var entry = ref _ring[(_head + i) % _ring.Length];
+            if (entry.RequestId != requestId || !ReferenceEquals(entry.ReplyTo, replyTo))
+                continue;
+            entry = default;
+            _holes++;
+            SkipHoles();
+            return;
+        }
+    }
+
+    /// <summary>Takes the waiters from the oldest on for as long as <paramref name="take"/> says so.</summary>
+    public List<Waiter> TakeWhile<TState>(Func<Waiter, TState, bool> take, TState state)
+    {
+        var taken = new List<Waiter>();
+        while (true)
+        {
+            SkipHoles();
+            if (_used == 0 || !take(_ring[_head], state))
+                return taken;
+            taken.Add(_ring[_head]);
+            RemoveHead();
+        }
+    }
+
+    private void SkipHoles()
+    {
+        while (_used > 0 && _ring[_head].ReplyTo is null)
+        {
+            _holes--;
+            RemoveHead();
+        }
+    }
+
+    private void RemoveHead()
+    {
+        _ring[_head] = default;
+        _head = (_head + 1) % _ring.Length;
+        _used--;
+    }
+
+    private void Grow()
+    {
+        var grown = new Waiter[_ring.Length * 2];
+        for (var i = 0; i < _used; i++)
+            grown[i] = _ring[(_head + i) % _ring.Length];
+        _ring = grown;
+        _head = 0;
+    }
+}

@@ -368,6 +368,13 @@ internal sealed class EventLoop
     /// </summary>
     internal const int LentBufferSize = 4096;
 
+    /// <summary>
+    /// How many free buffers a loop keeps: a client in line for a server holds one with its query,
+    /// and the number in line swings by hundreds when a thousand clients share a pool; the buffers
+    /// dropped past this bound are allocated again on the next swing.
+    /// </summary>
+    internal const int KeptBuffers = 1024;
+
     private readonly Stack<byte[]> _lentBuffers = new(); // touched by the loop's thread only
 
     /// <summary>
@@ -377,10 +384,13 @@ internal sealed class EventLoop
     /// </summary>
     internal byte[] RentBuffer() => _lentBuffers.TryPop(out var buffer) ? buffer : new byte[LentBufferSize];
 
-    /// <summary>On the loop's thread: gives back a buffer of <see cref="LentBufferSize"/> bytes.</summary>
+    /// <summary>
+    /// On the loop's thread: gives back a buffer of <see cref="LentBufferSize"/> bytes. The loop keeps
+    /// up to <see cref="KeptBuffers"/> of them (4 MiB).
+    /// </summary>
     internal void ReturnBuffer(byte[] buffer)
     {
-        if (_lentBuffers.Count < 512)
+        if (_lentBuffers.Count < KeptBuffers)
             _lentBuffers.Push(buffer);
     }
 

@@ -87,6 +87,29 @@ public sealed class StatementTrackerTests
     }
 
     [Fact]
+    public void A_renewed_tracker_owes_nothing_from_its_last_lease_and_stamps_the_new_one()
+    {
+        // A session's next lease reuses the tracker. Whatever the last lease left owed (answers a
+        // server connection that went away never sent) must not be matched against the new server's.
+        var tracker = NewTracker();
+        for (var i = 0; i < 10; i++) // enough to use the ring behind the oldest entry
+            tracker.Expect(new StatementFixup(Parse, StatementResponse.Drop, i) { AddedOnServer = $"pooler_{i}" });
+        var next = new ServerStatements();
+
+        tracker.Renew(next, leaseStamp: 9);
+
+        Assert.Same(next, tracker.Server);
+        Assert.Equal(9, tracker.LeaseStamp);
+        Assert.Equal(0, tracker.ReadyAt(0));
+        Assert.Equal(StatementResponse.Forward, tracker.OnResponse(Parse)); // not one of the old lease's drops
+        next.Add("pooler_kept", 9);
+        tracker.OnReady(); // and no undo of what the old lease registered
+        Assert.Equal(new[] { "pooler_kept" }, next.Names);
+        tracker.Expect(new StatementFixup(Close, StatementResponse.AsParseComplete, 1) { ClientName = "s1" });
+        Assert.Equal(StatementResponse.AsParseComplete, tracker.OnResponse(Close));
+    }
+
+    [Fact]
     public void Answers_sent_and_received_interleaved_keep_their_order()
     {
         // A client that pipelines: new messages are written while answers to earlier ones arrive.

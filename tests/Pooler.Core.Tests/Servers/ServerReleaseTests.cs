@@ -1,10 +1,8 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Pooler.Core.Servers;
-using Pooler.Core.Wire;
 using Pooler.Protocol;
 using Xunit;
 
@@ -26,9 +24,8 @@ public sealed class ServerReleaseTests
         // connection goes back at once and the sink hears of the flush when it completes.
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        var postgres = Task.Run(() => ServeAsync(listener));
-        var target = new ServerTarget("alice", "127.0.0.1", ((IPEndPoint)listener.LocalEndpoint).Port, "app", "alice", null,
-            Limit, 1 << 20);
+        var postgres = Task.Run(() => LoopbackPostgres.ServeAsync(listener));
+        var target = LoopbackPostgres.Target(listener, Limit);
         var server = await ServerConnection.ConnectAsync(target, CancellationToken.None);
         var client = new SlowClient();
         server.Attach(client);
@@ -47,29 +44,6 @@ public sealed class ServerReleaseTests
         Assert.True(client.LastFlush.IsCompletedSuccessfully);
         await server.DisposeAsync();
         await postgres.WaitAsync(Limit);
-    }
-
-    private static async Task ServeAsync(TcpListener listener)
-    {
-        using var socket = await listener.AcceptSocketAsync();
-        await using var stream = new NetworkStream(socket);
-        var length = new byte[4];
-        await stream.ReadExactlyAsync(length);
-        await stream.ReadExactlyAsync(new byte[BinaryPrimitives.ReadInt32BigEndian(length) - 4]); // the startup packet
-        var input = PipeReader.Create(stream);
-        var output = PipeWriter.Create(stream);
-        AuthenticationRequest.Ok.WriteTo(output);
-        new BackendKeyData(42, 7).WriteTo(output);
-        ReadyForQuery.Write(output, TransactionStatus.Idle);
-        await output.FlushAsync();
-        while (await PipeMessages.ReadAsync(input, 1 << 20, CancellationToken.None) is { } message)
-        {
-            if (message.Type != FrontendMessageType.Query)
-                continue;
-            EmptyQueryResponse.Write(output);
-            ReadyForQuery.Write(output, TransactionStatus.Idle);
-            await output.FlushAsync();
-        }
     }
 
     /// <summary>A client whose socket takes nothing until the test lets it: every flush waits.</summary>
