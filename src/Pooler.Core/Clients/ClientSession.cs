@@ -61,10 +61,14 @@ public sealed partial class ClientSession : ReceiveActor
         _services.Track(this);
         _checkoutReply = new CheckoutReply();
         _closing.Token.Register(_checkoutReply.Abandon);
-        _services.Stopping.Register(OnNodeStopping);
-        _services.StopNow.Register(() => _closing.Cancel());
+        // The node's tokens outlive the session: these are undone when it ends (RunGuardedAsync),
+        // else each would keep the whole session (actor, buffers, tasks) alive until the node stops.
+        _onNodeStopping = _services.Stopping.Register(OnNodeStopping);
+        _onStopNow = _services.StopNow.Register(() => _closing.Cancel());
         _ = Task.Run(RunGuardedAsync);
     }
+
+    private CancellationTokenRegistration _onNodeStopping, _onStopNow;
 
     protected override void PostStop() => _closing.Cancel();
 
@@ -131,6 +135,8 @@ public sealed partial class ClientSession : ReceiveActor
             if (_processId != 0)
                 _services.CancelKeys.Unregister(_processId);
             _services.Untrack(this);
+            _onNodeStopping.Unregister();
+            _onStopNow.Unregister();
             _done.TrySetResult();
             _self.Tell(PoisonPill.Instance);
         }
