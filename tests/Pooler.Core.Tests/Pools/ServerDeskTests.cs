@@ -4,7 +4,6 @@ using Pooler.Core.Pools;
 using Pooler.Core.Servers;
 using Pooler.Core.Tests.Servers;
 using Xunit;
-using static Pooler.Core.Pools.PoolProtocol;
 
 namespace Pooler.Core.Tests.Pools;
 
