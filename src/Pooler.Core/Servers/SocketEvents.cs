@@ -375,23 +375,25 @@ internal sealed class EventLoop
     /// </summary>
     internal const int KeptBuffers = 1024;
 
-    private readonly Stack<byte[]> _lentBuffers = new(); // touched by the loop's thread only
+    private readonly BufferShelf _lentBuffers = new(LentBufferSize, KeptBuffers);
 
     /// <summary>
-    /// On the loop's thread: a buffer of <see cref="LentBufferSize"/> bytes. Idle clients hold none:
-    /// each takes one for a message or an answer and gives it back when that has passed. Taken
-    /// from the loop, not the shared array pool, it costs no thread-local lookup either way.
+    /// A buffer of <see cref="LentBufferSize"/> bytes, on any thread. Idle clients hold none: each
+    /// takes one for a message or an answer and gives it back when that has passed. Taken from the
+    /// loop, not the shared array pool, it costs no thread-local lookup either way.
     /// </summary>
-    internal byte[] RentBuffer() => _lentBuffers.TryPop(out var buffer) ? buffer : new byte[LentBufferSize];
+    internal byte[] RentBuffer() => t_current == this ? _lentBuffers.Rent() : _lentBuffers.RentElsewhere();
 
     /// <summary>
-    /// On the loop's thread: gives back a buffer of <see cref="LentBufferSize"/> bytes. The loop keeps
-    /// up to <see cref="KeptBuffers"/> of them (4 MiB).
+    /// Gives back a buffer of <see cref="LentBufferSize"/> bytes, on any thread. The loop keeps up to
+    /// <see cref="KeptBuffers"/> of them (4 MiB), and as many again given back on other threads.
     /// </summary>
     internal void ReturnBuffer(byte[] buffer)
     {
-        if (_lentBuffers.Count < KeptBuffers)
-            _lentBuffers.Push(buffer);
+        if (t_current == this)
+            _lentBuffers.ReturnOnLoop(buffer);
+        else
+            _lentBuffers.ReturnElsewhere(buffer);
     }
 
     /// <summary>Sends <paramref name="writer"/>'s flush once this batch of events is handled.</summary>

@@ -234,11 +234,10 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         return new ReadResult(Unread, isCanceled: false, isCompleted: _ended);
     }
 
-    /// <summary>A lent buffer from the loop whose thread this is (off a loop's thread, from the shared array pool).</summary>
-    private void TakeBuffer() =>
-        _buffer = EventLoop.Current is { } loop ? loop.RentBuffer() : ArrayPool<byte>.Shared.Rent(EventLoop.LentBufferSize);
+    /// <summary>A lent buffer from the socket's loop (also on another thread).</summary>
+    private void TakeBuffer() => _buffer = _events!.Loop.RentBuffer();
 
-    /// <summary>Nothing is unread: the buffer goes back (to the loop whose thread this is, else to the shared array pool).</summary>
+    /// <summary>Nothing is unread: the buffer goes back to the socket's loop (also from another thread).</summary>
     private void GiveBackBuffer()
     {
         var buffer = _buffer;
@@ -246,10 +245,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         _start = _end = _examined = 0;
         if (buffer.Length != EventLoop.LentBufferSize)
             return; // grown for a long message: left to the collector
-        if (EventLoop.Current is { } loop)
-            loop.ReturnBuffer(buffer);
-        else
-            ArrayPool<byte>.Shared.Return(buffer);
+        _events!.Loop.ReturnBuffer(buffer);
     }
 
     /// <summary>Frees space at the end of the buffer: moves the unread bytes to the front, or grows it when they fill it.</summary>

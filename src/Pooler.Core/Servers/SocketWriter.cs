@@ -205,8 +205,7 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool cl
         if (_bufferLoop is { } loop)
         {
             _bufferLoop = null;
-            if (EventLoop.Current == loop)
-                loop.ReturnBuffer(buffer); // (off its thread, it is left to the collector)
+            loop.ReturnBuffer(buffer);
             return;
         }
         ArrayPool<byte>.Shared.Return(buffer);
@@ -226,7 +225,7 @@ internal sealed class SocketWriter(Socket socket, int minimumBufferSize, bool cl
             // Room at the front: the unsent bytes move there.
             _buffer.AsSpan(_sent, pending).CopyTo(_buffer);
         }
-        else if (_buffer is null && clientConnection && size <= EventLoop.LentBufferSize && EventLoop.Current is { } loop)
+        else if (_buffer is null && clientConnection && size <= EventLoop.LentBufferSize && events?.Loop is { } loop)
         {
             _buffer = loop.RentBuffer();
             _bufferLoop = loop;
