@@ -29,6 +29,7 @@ public sealed partial class ClientSession
         var max = General.MaxMessageSize;
         if (General.IdleClientInTransactionTimeout > TimeSpan.Zero)
             _idleInTransaction = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        var direct = Input as SocketReader;
         while (true)
         {
             ReadResult read;
@@ -150,7 +151,10 @@ public sealed partial class ClientSession
                 return;
             }
             if (outcome == ChunkOutcome.Terminate || read.IsCompleted)
+            {
+                direct?.ReleaseBuffer(); // between reads: none is waiting
                 return;
+            }
         }
     }
 

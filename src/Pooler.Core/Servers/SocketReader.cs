@@ -248,6 +248,17 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         _events!.Loop.ReturnBuffer(buffer);
     }
 
+    /// <summary>
+    /// The owner reads no more (its client sent Terminate or hung up): a lent buffer goes back to the
+    /// loop now, not to the collector with the connection, and what it held unread is dropped. Only
+    /// between reads: a read waiting for the loop's report would receive into it.
+    /// </summary>
+    internal void ReleaseBuffer()
+    {
+        if (_lendBuffer && _buffer.Length > 0)
+            GiveBackBuffer();
+    }
+
     /// <summary>Frees space at the end of the buffer: moves the unread bytes to the front, or grows it when they fill it.</summary>
     private void MakeRoom()
     {

@@ -471,6 +471,25 @@ public sealed class SocketDuplexOnEventLoopTests : SocketDuplexTests
     }
 
     [Fact]
+    public async Task A_client_reader_that_reads_no_more_gives_its_receive_buffer_back_at_once()
+    {
+        // A client that says Terminate: its session stops reading with the message unconsumed.
+        var reader = (SocketReader)Duplex.Input;
+        Peer.Send("X\0\0\0\u0004"u8);
+        var last = await ReadAtLeastAsync(5);
+        reader.AdvanceTo(last.Buffer.Start, last.Buffer.End);
+        Assert.True(reader.HoldsBuffer);
+
+        reader.ReleaseBuffer();
+
+        Assert.False(reader.HoldsBuffer, "the reader kept its receive buffer after its last read");
+        // Read again after all (nothing on the data path does): the dropped bytes stay dropped, new ones arrive whole.
+        var next = reader.ReadAsync();
+        Peer.Send("after"u8);
+        Assert.Equal("after"u8.ToArray(), (await next.AsTask().WaitAsync(Limit)).Buffer.ToArray());
+    }
+
+    [Fact]
     public async Task A_flush_on_the_loop_thread_sends_when_the_batch_is_done_and_completes_after_that()
     {
         var writer = (SocketWriter)Duplex.Output;
