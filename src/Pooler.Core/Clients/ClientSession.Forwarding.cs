@@ -29,7 +29,6 @@ public sealed partial class ClientSession
         var max = General.MaxMessageSize;
         if (General.IdleClientInTransactionTimeout > TimeSpan.Zero)
             _idleInTransaction = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
-        var direct = Input as SocketReader;
         while (true)
         {
             ReadResult read;
@@ -152,7 +151,7 @@ public sealed partial class ClientSession
             }
             if (outcome == ChunkOutcome.Terminate || read.IsCompleted)
             {
-                direct?.ReleaseBuffer(); // between reads: none is waiting
+                (Input as SocketReader)?.ReleaseBuffer(); // between reads: none is waiting
                 return;
             }
         }

@@ -10,11 +10,17 @@ namespace Pooler.Core.Servers;
 internal sealed class BufferShelf(int size, int kept)
 {
     private readonly Stack<byte[]> _own = new();       // the loop's thread only
-    private readonly Stack<byte[]> _elsewhere = new(); // under its own lock
-    private int _elsewhereCount;
+    private readonly Stack<byte[]> _elsewhere = new(); // under its own lock (its count is peeked without)
 
     /// <summary>The buffers kept on the side stack (for tests).</summary>
-    internal int ReturnedElsewhere => Volatile.Read(ref _elsewhereCount);
+    internal int ReturnedElsewhere
+    {
+        get
+        {
+            lock (_elsewhere)
+                return _elsewhere.Count;
+        }
+    }
 
     /// <summary>On the loop's thread: a free buffer, else a new one.</summary>
     public byte[] Rent()
@@ -27,15 +33,12 @@ internal sealed class BufferShelf(int size, int kept)
     /// <summary>On any other thread: a buffer from the side stack, else a new one.</summary>
     public byte[] RentElsewhere()
     {
-        if (Volatile.Read(ref _elsewhereCount) > 0)
+        if (_elsewhere.Count > 0) // a stale count only costs a lock or a new buffer
         {
             lock (_elsewhere)
             {
                 if (_elsewhere.TryPop(out var buffer))
-                {
-                    _elsewhereCount--;
                     return buffer;
-                }
             }
         }
         return new byte[size];
@@ -53,10 +56,8 @@ internal sealed class BufferShelf(int size, int kept)
     {
         lock (_elsewhere)
         {
-            if (_elsewhere.Count >= kept)
-                return;
-            _elsewhere.Push(buffer);
-            _elsewhereCount++;
+            if (_elsewhere.Count < kept)
+                _elsewhere.Push(buffer);
         }
     }
 }
