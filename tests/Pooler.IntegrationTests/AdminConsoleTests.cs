@@ -119,16 +119,31 @@ public sealed class AdminConsoleTests(AdminConsoleFixture fixture, ITestOutputHe
         await pause.WaitAsync(TimeSpan.FromSeconds(10));
 
         // While paused, a query waits; RESUME lets it run.
+        var waitedBefore = WaitTimeUs(await QueryAsync(admin, "SHOW STATS"));
         await using var waiting = await TestUsers.OpenAsync(Pooler.Host, Pooler.Port);
         var query = new NpgsqlCommand("SELECT 42", waiting).ExecuteScalarAsync();
         await using (var observer = await OpenAdminAsync())
             await Eventually.WaitUntilAsync(async () =>
                     (await QueryAsync(observer, "SHOW POOLS")).Rows.Any(r => r["database"] == TestUsers.Database && r["cl_waiting"] == "1"),
                 TimeSpan.FromSeconds(10), "SHOW POOLS counts the waiting client");
+        var seenWaiting = System.Diagnostics.Stopwatch.StartNew();
         Assert.False(query.IsCompleted, "a query ran on a paused pool");
+        await using (var observer = await OpenAdminAsync())
+            Assert.Contains((await QueryAsync(observer, "SHOW CLIENTS")).Rows, r => r["database"] == TestUsers.Database && r["state"] == "waiting");
+        var waitedAtLeast = seenWaiting.Elapsed;
         await QueryAsync(admin, $"RESUME {TestUsers.Database}");
         Assert.Equal(42, await query.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // The client that got its connection is no longer waiting, and its wait is counted.
+        Assert.DoesNotContain((await QueryAsync(admin, "SHOW CLIENTS")).Rows, r => r["state"] == "waiting");
+        Assert.Equal("0", (await QueryAsync(admin, "SHOW POOLS")).Rows.First(r => r["database"] == TestUsers.Database)["cl_waiting"]);
+        var waited = WaitTimeUs(await QueryAsync(admin, "SHOW STATS")) - waitedBefore;
+        Assert.True(waited >= (long)(waitedAtLeast.TotalMicroseconds),
+            $"SHOW STATS total_wait_time grew by {waited} µs; the client was seen waiting for at least {waitedAtLeast.TotalMicroseconds:0} µs");
     }
+
+    private static long WaitTimeUs(AdminConsole.Result stats) =>
+        long.Parse(stats.Rows.First(r => r["database"] == TestUsers.Database)["total_wait_time"]!);
 
     [Fact]
     public async Task Reload_applies_a_new_pool_size_keeps_clients_and_refuses_a_bad_file()

@@ -309,7 +309,8 @@ internal sealed class EventLoop
             if (epoll < 0)
                 throw new IOException($"epoll_create1 failed (errno {Marshal.GetLastPInvokeError()})");
             loops[i] = new EventLoop(epoll);
-            new Thread(loops[i].Run) { IsBackground = true, Name = $"pooler-io-{i}" }.Start();
+            // UnsafeStart: the thread does not take on the context of whoever used the loops first.
+            new Thread(loops[i].Run) { IsBackground = true, Name = $"pooler-io-{i}" }.UnsafeStart();
         }
         return loops;
     }
