@@ -94,12 +94,10 @@ public sealed partial class ClientSession
                         }
                     }
                     var checkout = CheckoutAsync(out var inLine);
-                    lease = null;
                     if (inLine is { } wait)
                     {
-                        // In line for a server: the desk's answer resumes this loop directly. The
-                        // usual answer, a connection ready for this client as it is, is lent right
-                        // here; anything else goes the long way, without another await.
+                        // In line for a server: the desk's answer resumes this loop directly, and
+                        // the rest of the checkout then completes without another await.
                         object? reply = null;
                         ValueTask<object> answered;
                         try
@@ -111,17 +109,9 @@ public sealed partial class ClientSession
                         {
                             answered = ValueTask.FromException<object>(e);
                         }
-                        if (reply is ServerConnection assigned && TryLendAsIs(assigned) is { } lent)
-                        {
-                            EndWait(wait.Started);
-                            lease = lent;
-                        }
-                        else
-                        {
-                            checkout = CheckoutSlowAsync(wait.Started, reply as ServerConnection, answered);
-                        }
+                        checkout = LendAnswered(wait.Started, reply as ServerConnection, answered);
                     }
-                    lease ??= await checkout;
+                    lease = await checkout;
                     if (lease is null)
                         return;
                 }
@@ -376,6 +366,20 @@ public sealed partial class ClientSession
             return CheckoutSlowAsync(started, taken, answer);
         Volatile.Write(ref _waitingSince, 0); // it did not wait: no wait time to count
         return new(lease);
+    }
+
+    /// <summary>
+    /// The desk's answer to a session that waited in line: a connection ready for the client as it
+    /// is (the usual answer) is lent here, without an async call; anything else goes the long way.
+    /// </summary>
+    private ValueTask<ClientLease?> LendAnswered(long started, ServerConnection? assigned, ValueTask<object> answered)
+    {
+        if (assigned is not null && TryLendAsIs(assigned) is { } lease)
+        {
+            EndWait(started);
+            return new(lease);
+        }
+        return CheckoutSlowAsync(started, assigned, answered);
     }
 
     /// <summary>
