@@ -10,9 +10,10 @@ namespace Pooler.Core.Clients;
 /// answer for a wait that is over (the client left) is refused, and the desk offers the connection
 /// to the next session in line.
 /// </summary>
-internal sealed class CheckoutReply : ICheckoutWaiter, IValueTaskSource<object>
+internal sealed class CheckoutReply(ClientSession owner) : ICheckoutWaiter, IValueTaskSource<object>
 {
     private ManualResetValueTaskSourceCore<object> _core;
+    private object? _resumes; // what the answer resumes (the session's forwarding loop), for Warm
     private long _awaited; // the request id being waited for; 0 when none
 
     /// <summary>Starts waiting for the answer to <paramref name="requestId"/>.</summary>
@@ -46,10 +47,25 @@ internal sealed class CheckoutReply : ICheckoutWaiter, IValueTaskSource<object>
         return true;
     }
 
+    public void Warm(int place)
+    {
+        if (place < 2)
+        {
+            owner.WarmForLending(place);
+            return;
+        }
+        Servers.Prefetch.Object(_resumes, lines: 6);
+        Servers.Prefetch.Object(owner, lines: 6);
+    }
+
     object IValueTaskSource<object>.GetResult(short token) => _core.GetResult(token);
 
     ValueTaskSourceStatus IValueTaskSource<object>.GetStatus(short token) => _core.GetStatus(token);
 
     void IValueTaskSource<object>.OnCompleted(Action<object?> continuation, object? state, short token,
-        ValueTaskSourceOnCompletedFlags flags) => _core.OnCompleted(continuation, state, token, flags);
+        ValueTaskSourceOnCompletedFlags flags)
+    {
+        _resumes = state;
+        _core.OnCompleted(continuation, state, token, flags);
+    }
 }

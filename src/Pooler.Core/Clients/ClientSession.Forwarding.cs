@@ -19,6 +19,7 @@ public sealed partial class ClientSession
     private CancellationTokenSource? _idleInTransaction;
     private string? _settingsKey; // cached SettingsKey; null after the settings change
     private ServerConnection? _lastRelay; // the relay this session used last (its ParameterStatus view)
+    private SocketReader? _reader; // the client's reader, for WarmForLending
 
     /// <summary>
     /// The client's side of the byte pump: passes the client's bytes to the server connection it
@@ -30,6 +31,9 @@ public sealed partial class ClientSession
         // The reader itself, not Input: that is three objects away (connection, transport, reader),
         // and at a thousand clients each of them is a cache miss on every read.
         var input = Input;
+        _reader = input as SocketReader;
+        if (_reader is not null)
+            _reader.Owner = this;
         if (General.IdleClientInTransactionTimeout > TimeSpan.Zero)
             _idleInTransaction = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         while (true)
@@ -429,6 +433,26 @@ public sealed partial class ClientSession
         {
             EndWait(started);
         }
+    }
+
+    /// <summary>
+    /// This session is near the front of the desk's line (its own object is in the cache by now):
+    /// what lending a connection to it touches is fetched, the objects it refers to at
+    /// <paramref name="place"/> 1, and what those refer to at 0.
+    /// </summary>
+    internal void WarmForLending(int place)
+    {
+        var lease = _lease;
+        var reader = _reader;
+        if (place == 1)
+        {
+            Servers.Prefetch.Object(lease, lines: 3);
+            Servers.Prefetch.Object(_settingsKey);
+            Servers.Prefetch.Object(reader, lines: 3);
+            return;
+        }
+        Servers.Prefetch.Object(lease?.Statements);
+        reader?.Warm();
     }
 
     private void EndWait(long started)

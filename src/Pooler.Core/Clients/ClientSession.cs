@@ -59,7 +59,7 @@ public sealed partial class ClientSession : ReceiveActor
     {
         _self = Self;
         _services.Track(this);
-        _checkoutReply = new CheckoutReply();
+        _checkoutReply = new CheckoutReply(this);
         _closing.Token.Register(_checkoutReply.Abandon);
         // The node's tokens outlive the session: these are undone when it ends (RunGuardedAsync),
         // else each would keep the whole session (actor, buffers, tasks) alive until the node stops.

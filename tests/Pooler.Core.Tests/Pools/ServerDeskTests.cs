@@ -119,10 +119,41 @@ public sealed class ServerDeskTests : IAsyncLifetime
         return unexpected;
     }
 
+    [Fact]
+    public void Each_answer_warms_the_front_of_the_line_one_step_per_place_and_passes_over_a_session_that_left()
+    {
+        var desk = new ServerDesk(TimeSpan.Zero);
+        var line = Enumerable.Range(0, 8).Select(_ => new Session { RecordsWarming = true }).ToList();
+        for (var i = 0; i < line.Count; i++)
+            Assert.False(desk.TryTakeOrQueue(line[i], i + 1, out _, out _));
+        desk.Leave(line[4], 5);
+
+        for (var answered = 0; answered < 7; answered++)
+            Assert.True(desk.TryReturn(_server, inline: true));
+
+        // Before its answer each session was warmed at the third place, the second and the first
+        // (each step reads only what the one before loaded); the fourth place is a bare prefetch.
+        Assert.Empty(line[0].Warmed); // answered first: the line was not warmed before it
+        Assert.Equal(new[] { 0 }, line[1].Warmed);
+        Assert.Equal(new[] { 1, 0 }, line[2].Warmed);
+        foreach (var session in new[] { line[3], line[5], line[6], line[7] })
+            Assert.Equal(new[] { 2, 1, 0 }, session.Warmed);
+        Assert.Empty(line[4].Warmed);
+        Assert.All(line.Where(s => s != line[4]), s => Assert.Same(_server, s.Reply));
+    }
+
     private sealed class Session : ICheckoutWaiter
     {
         public object? Reply { get; private set; }
         public bool Refuses { get; init; }
+        public bool RecordsWarming { get; init; } // (a list that grows would spoil the allocation test)
+        public List<int> Warmed { get; } = [];
+
+        public void Warm(int place)
+        {
+            if (RecordsWarming)
+                Warmed.Add(place);
+        }
 
         public bool TryComplete(object reply, long requestId, bool inline)
         {
