@@ -287,7 +287,6 @@ internal sealed class WaiterLine
         return true;
     }
 
-    /// <summary>Takes <paramref name="replyTo"/>'s wait for <paramref name="requestId"/> out of the line, if it is there.</summary>
     /// <summary>
     /// With many sessions in line, each one's objects have left the CPU's cache by the time its turn
     /// comes, and touching them one after another (session, its await, its lease ...) costs a memory
@@ -313,6 +312,7 @@ internal sealed class WaiterLine
         }
     }
 
+    /// <summary>Takes <paramref name="replyTo"/>'s wait for <paramref name="requestId"/> out of the line, if it is there.</summary>
     public void Remove(ICheckoutWaiter replyTo, long requestId)
     {
         for (var i = 0; i < _used; i++)
