@@ -11,19 +11,15 @@ namespace Pooler.Core.Servers;
 /// </summary>
 internal sealed class SocketEvents
 {
-    internal SocketEvents(EventLoop loop, int slot, uint generation, bool server)
+    internal SocketEvents(EventLoop loop, int slot, uint generation)
     {
         Loop = loop;
         Slot = slot;
         Generation = generation;
-        Server = server;
     }
 
     internal int Slot { get; }
     internal uint Generation { get; }
-
-    /// <summary>A connection to a server (or to a pool's owner node): its events come first in each batch.</summary>
-    internal bool Server { get; }
 
     internal EventLoop Loop { get; }
 
@@ -347,7 +343,7 @@ internal sealed class EventLoop
                 _slots.CopyTo(larger, 0);
                 Volatile.Write(ref _slots, larger);
             }
-            events = new SocketEvents(this, slot, Interlocked.Increment(ref s_generation), server);
+            events = new SocketEvents(this, slot, Interlocked.Increment(ref s_generation));
             _slots[slot] = events;
         }
         var registration = new EpollEvent
@@ -512,7 +508,11 @@ internal sealed class EventLoop
         return (uint)slot < (uint)slots.Length ? Volatile.Read(ref slots[slot]) : null;
     }
 
-    /// <summary>In an event's data, beside the slot: the socket is a server connection's (its events go first).</summary>
+    /// <summary>
+    /// In an event's data, beside the slot: the socket is a connection to a server (or to a pool's
+    /// owner node), whose events come first in each batch. Read from the data, not the socket's
+    /// object, so that the first pass over a batch need not load a client's object to sort it.
+    /// </summary>
     private const uint ServerBit = 1u << 31;
 
     private static void Dispatch(SocketEvents events, uint happened)
