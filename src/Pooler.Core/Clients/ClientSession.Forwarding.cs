@@ -355,7 +355,7 @@ public sealed partial class ClientSession
     private ValueTask<ClientLease?> CheckoutAsync(out (long Started, ValueTask<object> Answer)? inLine, bool waitHere = true)
     {
         inLine = null;
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = Servers.EventLoop.Timestamp();
         _requestAt = started;
         Volatile.Write(ref _waitingSince, started);
         if (_relayTarget is not null)
@@ -458,7 +458,7 @@ public sealed partial class ClientSession
     private void EndWait(long started)
     {
         Volatile.Write(ref _waitingSince, 0);
-        _counters?.AddWait(System.Diagnostics.Stopwatch.GetTimestamp() - started);
+        _counters?.AddWait(Servers.EventLoop.Timestamp() - started);
     }
 
     /// <summary>

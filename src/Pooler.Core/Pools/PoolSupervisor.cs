@@ -458,7 +458,7 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         var now = DateTime.UtcNow;
         foreach (var user in _servers.Values)
         {
-            ExpireWaiters(user, now);
+            ExpireWaiters(user);
             ShrinkTo(user); // connections above a lowered pool_size, once they are idle
             ExpireIdle(user, now);
         }
@@ -552,12 +552,12 @@ public sealed class PoolSupervisor : ReceiveActor, IWithTimers
         }
     }
 
-    private void ExpireWaiters(ServerPool user, DateTime now)
+    private void ExpireWaiters(ServerPool user)
     {
         var limit = _general.QueryWaitTimeout;
         if (limit <= TimeSpan.Zero)
             return;
-        var expired = user.Desk.TakeWaitersOlderThan(limit, now);
+        var expired = user.Desk.TakeWaitersOlderThan(limit);
         if (expired.Count > 0)
             Fail(expired, SqlState.TooManyConnections,
                 $"no server connection became free within query_wait_timeout ({limit.TotalMilliseconds:0} ms); " +

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Pooler.Core.Servers;
 using static Pooler.Core.Pools.PoolProtocol;
 
@@ -74,7 +75,7 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
             if (!_paused && TakeIdle(out server))
                 return true;
             server = null!;
-            _waiters.Add(new Waiter(waiter, requestId, DateTime.UtcNow));
+            _waiters.Add(new Waiter(waiter, requestId, Servers.EventLoop.Timestamp()));
             tellSupervisor = !_full && !_paused;
             return false;
         }
@@ -210,10 +211,11 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
     }
 
     /// <summary>Supervisor side: the sessions that have waited longer than <paramref name="limit"/>, taken out of line.</summary>
-    internal List<Waiter> TakeWaitersOlderThan(TimeSpan limit, DateTime now)
+    internal List<Waiter> TakeWaitersOlderThan(TimeSpan limit)
     {
+        var now = Stopwatch.GetTimestamp();
         lock (_gate)
-            return _waiters.TakeWhile(static (waiter, state) => state.Now - waiter.Since > state.Limit, (Now: now, Limit: limit));
+            return _waiters.TakeWhile(static (waiter, state) => Stopwatch.GetElapsedTime(waiter.Since, state.Now) > state.Limit, (Now: now, Limit: limit));
     }
 
     internal bool RemoveIdle(ServerConnection server)
@@ -238,8 +240,8 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
     }
 }
 
-/// <summary>A session waiting for a server connection, in arrival order.</summary>
-internal readonly record struct Waiter(ICheckoutWaiter ReplyTo, long RequestId, DateTime Since);
+/// <summary>A session waiting for a server connection, in arrival order; <c>Since</c>: a <see cref="Stopwatch"/> timestamp.</summary>
+internal readonly record struct Waiter(ICheckoutWaiter ReplyTo, long RequestId, long Since);
 
 /// <summary>
 /// The line of waiting sessions, oldest first: a ring of <see cref="Waiter"/> values, so joining
@@ -262,7 +264,7 @@ internal sealed class WaiterLine
         get
         {
             SkipHoles();
-            return _used > 0 ? _ring[_head].Since : null;
+            return _used > 0 ? DateTime.UtcNow - Stopwatch.GetElapsedTime(_ring[_head].Since) : null;
         }
     }
 
