@@ -687,9 +687,27 @@ public sealed partial class ClientSession
         _settingsKey = null;
     }
 
-    /// <summary>This session's settings as one string, to recognize a server that already has them.</summary>
-    private string SettingsKey => _settingsKey ??= string.Join('\0',
-        _desiredSettings.OrderBy(s => s.Key, StringComparer.OrdinalIgnoreCase).Select(s => $"{s.Key.ToLowerInvariant()}={s.Value}"));
+    /// <summary>
+    /// This session's settings as one string, to recognize a server that already has them. Equal
+    /// keys are one string (<see cref="SharedKeys"/>): comparing a session's key with the one a
+    /// server was last given, on every checkout, is then a comparison of references, not of text.
+    /// </summary>
+    private string SettingsKey => _settingsKey ??= SharedKeys.Share(string.Join('\0',
+        _desiredSettings.OrderBy(s => s.Key, StringComparer.OrdinalIgnoreCase).Select(s => $"{s.Key.ToLowerInvariant()}={s.Value}")));
+
+    /// <summary>
+    /// One string per distinct settings key, for the first <see cref="Limit"/> keys seen (clients
+    /// that each set a different application_name must not grow it without end); keys past that
+    /// are compared by their text, as before.
+    /// </summary>
+    private static class SharedKeys
+    {
+        private const int Limit = 1024;
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> s_keys = new();
+
+        public static string Share(string key) =>
+            s_keys.TryGetValue(key, out var shared) ? shared : s_keys.Count < Limit ? s_keys.GetOrAdd(key, key) : key;
+    }
 
     /// <summary>
     /// The statements that give this server the client's settings, or null when it has them: a
