@@ -86,7 +86,7 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
             return;
         counters.AddReceived(bytes);
         if (_requestStart == 0)
-            _requestStart = Servers.EventLoop.Timestamp();
+            _requestStart = EventLoop.Timestamp();
         if (_xactStart == 0)
             _xactStart = _requestStart;
     }
@@ -96,7 +96,7 @@ public sealed class ClientLease(ClientSession session, ServerConnection server, 
     {
         if (Counters is not { } counters || _requestStart == 0)
             return;
-        var now = Servers.EventLoop.Timestamp();
+        var now = EventLoop.Timestamp();
         counters.AddQuery(now - _requestStart);
         _requestStart = Pending > 0 ? now : 0;
         if (status == TransactionStatus.Idle && _xactStart != 0)

@@ -355,7 +355,7 @@ public sealed partial class ClientSession
     private ValueTask<ClientLease?> CheckoutAsync(out (long Started, ValueTask<object> Answer)? inLine, bool waitHere = true)
     {
         inLine = null;
-        var started = Servers.EventLoop.Timestamp();
+        var started = EventLoop.Timestamp();
         _requestAt = started;
         Volatile.Write(ref _waitingSince, started);
         if (_relayTarget is not null)
@@ -446,19 +446,19 @@ public sealed partial class ClientSession
         var reader = _reader;
         if (place == 1)
         {
-            Servers.Prefetch.Object(lease, lines: 3);
-            Servers.Prefetch.Object(_settingsKey);
-            Servers.Prefetch.Object(reader, lines: 3);
+            Prefetch.Object(lease, lines: 3);
+            Prefetch.Object(_settingsKey);
+            Prefetch.Object(reader, lines: 3);
             return;
         }
-        Servers.Prefetch.Object(lease?.Statements);
+        Prefetch.Object(lease?.Statements);
         reader?.Warm();
     }
 
     private void EndWait(long started)
     {
         Volatile.Write(ref _waitingSince, 0);
-        _counters?.AddWait(Servers.EventLoop.Timestamp() - started);
+        _counters?.AddWait(EventLoop.Timestamp() - started);
     }
 
     /// <summary>

@@ -75,7 +75,7 @@ public sealed class ServerDesk(TimeSpan serverLifetime)
             if (!_paused && TakeIdle(out server))
                 return true;
             server = null!;
-            _waiters.Add(new Waiter(waiter, requestId, Servers.EventLoop.Timestamp()));
+            _waiters.Add(new Waiter(waiter, requestId, EventLoop.Timestamp()));
             tellSupervisor = !_full && !_paused;
             return false;
         }
@@ -307,7 +307,7 @@ internal sealed class WaiterLine
             if (waiter is null)
                 continue;
             if (place == 3)
-                Servers.Prefetch.Object(waiter);
+                Prefetch.Object(waiter);
             else
                 waiter.Warm(place);
             place++;
