@@ -524,8 +524,8 @@ def cmd_cpu_split_report(a):
     L.append(f"pgbench `-S -M simple` at a fixed total rate (`-R {rate}`, BENCH_RATE) so that every target does the same work per second "
              "and the machine is not saturated (saturated runs on a small machine swing with whatever else runs). Each run's window "
              "starts after every client has connected; **user** and **sys** are the target process's utime and stime "
-             "(all threads, /proc/<pid>/stat) over the window per 10,000 transactions PostgreSQL committed in it "
-             "(pg_stat_database.xact_commit); **vol** and **invol** are its context switches per transaction "
+             "(all threads, /proc/<pid>/stat) over the window per 10,000 transactions that ended in it "
+             "(pgbench's per-transaction log); **vol** and **invol** are its context switches per transaction "
              "(/proc/<pid>/task/*/status; a sched_yield counts as involuntary). Median over rounds; the targets alternate.")
     L.append("")
     L.append("| clients | target | rounds | txns per window (median) | user s per 10k | sys s per 10k | **total s per 10k** | vol / txn | invol / txn |")
