@@ -4,6 +4,7 @@
   benchlib.py sample PID[,PID…] OUT [INTERVAL]   append "epoch_seconds cpu_ticks" (summed over the PIDs) to OUT until killed
   benchlib.py sample-machine OUT [INTERVAL]      append "epoch_seconds busy_ticks idle_ticks" of the whole machine (/proc/stat) until killed
   benchlib.py run-result ...              one pgbench run -> one JSON line (see parse_run)
+  benchlib.py logged-between FROM TO LOG…  completed transactions of pgbench's logs that ended in [FROM, TO)
   benchlib.py report RUNS META OUT        runs.jsonl + meta.json -> the pgbench part of the report
   benchlib.py idle-report IDLE META OUT   idle.jsonl -> replaces the idle section of OUT
 
@@ -137,15 +138,12 @@ def percentile(sorted_values, p):
     return sorted_values[k - 1]
 
 
-def parse_logs(paths):
+def log_entries(paths):
     """pgbench --log lines: client_id transaction_no time script_no time_epoch time_us [lag].
 
     `time` is the transaction's latency in microseconds, or "failed"/"serialization"/"deadlock"/
-    "skipped" for a transaction that did not complete; time_epoch + time_us is when it ended."""
-    latencies = []
-    failed_in_log = 0
-    first_start = None
-    last_end = None
+    "skipped" for a transaction that did not complete; time_epoch + time_us is when it ended.
+    Yields (end, latency in microseconds or None for one that did not complete)."""
     for path in paths:
         with open(path) as f:
             for line in f:
@@ -153,18 +151,33 @@ def parse_logs(paths):
                 if len(parts) < 6:
                     continue
                 end = int(parts[4]) + int(parts[5]) / 1e6
-                if not parts[2].isdigit():
-                    failed_in_log += 1
-                    continue
-                lat = int(parts[2])
-                latencies.append(lat)
-                start = end - lat / 1e6
-                if first_start is None or start < first_start:
-                    first_start = start
-                if last_end is None or end > last_end:
-                    last_end = end
+                yield end, int(parts[2]) if parts[2].isdigit() else None
+
+
+def parse_logs(paths):
+    """The completed transactions' latencies (sorted), the others' count, and the window from the
+    first start to the last end (see log_entries)."""
+    latencies = []
+    failed_in_log = 0
+    first_start = None
+    last_end = None
+    for end, lat in log_entries(paths):
+        if lat is None:
+            failed_in_log += 1
+            continue
+        latencies.append(lat)
+        start = end - lat / 1e6
+        if first_start is None or start < first_start:
+            first_start = start
+        if last_end is None or end > last_end:
+            last_end = end
     latencies.sort()
     return latencies, failed_in_log, first_start, last_end
+
+
+def cmd_logged_between(a):
+    """Prints how many completed transactions of pgbench's logs ended in [FROM, TO) (epoch seconds)."""
+    print(sum(1 for end, lat in log_entries(a.logs) if lat is not None and a.start <= end < a.stop))
 
 
 def cmd_run_result(a):
@@ -691,6 +704,10 @@ def main():
     s.add_argument("--machine-samples")
     s.add_argument("--clk-tck", default="100")
     s.add_argument("--hwm-kib")
+    s = sub.add_parser("logged-between")
+    s.add_argument("start", type=float)
+    s.add_argument("stop", type=float)
+    s.add_argument("logs", nargs="+")
     s = sub.add_parser("report")
     s.add_argument("runs")
     s.add_argument("meta")
@@ -710,7 +727,7 @@ def main():
     sub.add_parser("show-idle").add_argument("file")
     a = ap.parse_args()
     {"meta": cmd_meta, "show-run": cmd_show_run, "show-idle": cmd_show_idle, "sample": cmd_sample, "sample-machine": cmd_sample_machine, "run-result": cmd_run_result, "report": cmd_report, "idle-report": cmd_idle_report,
-     "cpu-split-report": cmd_cpu_split_report}[a.cmd](a)
+     "cpu-split-report": cmd_cpu_split_report, "logged-between": cmd_logged_between}[a.cmd](a)
 
 
 if __name__ == "__main__":
